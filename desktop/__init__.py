@@ -1,0 +1,1 @@
+"""The Sightline application: ingestion, history, settings, CLI; Qt only in ``desktop.ui``."""

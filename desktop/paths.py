@@ -1,0 +1,64 @@
+"""Where Sightline keeps its files.
+
+Every path the app writes comes from here. ``SIGHTLINE_HOME`` moves all of
+them under one folder (tests, portable installs); otherwise platformdirs
+picks the OS's conventional places. Read at call time, never cached, so a
+test that sets the variable is always obeyed.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+APP = "sightline"
+
+
+@dataclass(frozen=True, slots=True)
+class AppPaths:
+    config_dir: Path
+    data_dir: Path
+    cache_dir: Path
+    log_dir: Path
+    models_dir: Path
+
+    @property
+    def config_file(self) -> Path:
+        return self.config_dir / "config.toml"
+
+    @property
+    def database(self) -> Path:
+        return self.data_dir / "history.sqlite3"
+
+    @property
+    def blobs_dir(self) -> Path:
+        return self.data_dir / "blobs"
+
+    @property
+    def log_file(self) -> Path:
+        return self.log_dir / "sightline.log"
+
+    def ensure(self) -> AppPaths:
+        for d in (self.config_dir, self.data_dir, self.cache_dir, self.log_dir, self.models_dir):
+            d.mkdir(parents=True, exist_ok=True)
+        return self
+
+
+def app_paths() -> AppPaths:
+    home = os.environ.get("SIGHTLINE_HOME")
+    if home:
+        root = Path(home).expanduser().resolve()
+        return AppPaths(
+            root / "config", root / "data", root / "cache", root / "logs", root / "models"
+        )
+    data = Path(platformdirs.user_data_dir(APP, appauthor=False))
+    return AppPaths(
+        Path(platformdirs.user_config_dir(APP, appauthor=False)),
+        data,
+        Path(platformdirs.user_cache_dir(APP, appauthor=False)),
+        Path(platformdirs.user_log_dir(APP, appauthor=False)),
+        data / "models",
+    )

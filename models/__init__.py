@@ -1,0 +1,1 @@
+"""Everything that talks to a model. Qt-free, so the CLI, the tests and the window share it."""

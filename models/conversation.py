@@ -1,0 +1,54 @@
+"""What a backend is asked: messages made of text and image parts.
+
+Images arrive already prepared by ingestion (oriented, metadata-free RGB,
+downscaled to the model's side) and are identified by the hash of their
+pixels, so a backend can recognise an image it has seen before.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Role = Literal["system", "user", "assistant"]
+
+
+@dataclass(frozen=True, slots=True)
+class ImagePart:
+    """An image ready for a model: 8-bit RGB pixels, row-major, no metadata.
+
+    ``digest`` is the sha256 of the pixels and their size; ``label`` is what
+    the user called it (a file name and page), for messages only.
+    """
+
+    digest: str
+    width: int
+    height: int
+    rgb: bytes
+    label: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TextPart:
+    text: str
+
+
+Part = TextPart | ImagePart
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    role: Role
+    parts: tuple[Part, ...]
+
+    @classmethod
+    def text(cls, role: Role, text: str) -> Message:
+        return cls(role, (TextPart(text),))
+
+    @property
+    def images(self) -> tuple[ImagePart, ...]:
+        return tuple(p for p in self.parts if isinstance(p, ImagePart))
+
+    @property
+    def joined_text(self) -> str:
+        return "".join(p.text for p in self.parts if isinstance(p, TextPart))

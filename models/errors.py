@@ -1,0 +1,46 @@
+"""Errors a user can act on.
+
+Every layer raises these with a one-line message that names the file or the
+service and the reason; ``desktop.messages`` turns anything else into a bug
+report. The exit code travels with the error so the CLI needs no table.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class SightlineError(Exception):
+    """A failure the user can understand; ``str(err)`` is the line they see."""
+
+    exit_code = 1
+
+
+class InputError(SightlineError):
+    """Bad input from the user: a file we cannot read, a bad argument."""
+
+    exit_code = 2
+
+    @classmethod
+    def for_file(cls, path: str | Path, reason: str) -> InputError:
+        return cls(f"{path}: {reason}")
+
+
+class ModelError(SightlineError):
+    """No usable model: missing, invalid, unreachable or unable to do what was asked."""
+
+    exit_code = 3
+
+    @classmethod
+    def for_file(cls, path: str | Path, reason: str) -> ModelError:
+        return cls(f"{path}: {reason}")
+
+
+class ContextOverflowError(InputError):
+    """The conversation does not fit in the model's context window."""
+
+
+class StorageError(SightlineError):
+    """The history or a file could not be written (disk full, read-only)."""
+
+    exit_code = 1

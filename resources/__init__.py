@@ -1,0 +1,1 @@
+"""Data shipped with Sightline: prompt presets, the model catalog, icons, desktop-entry templates."""
