@@ -1,0 +1,74 @@
+"""User settings, kept as TOML in the config folder.
+
+Only preferences live here; secrets never do (they go to the OS keyring).
+Unknown keys are kept on save so a newer version's settings survive an
+older one.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, fields
+from typing import Any
+
+from desktop.paths import app_paths
+from models.errors import InputError
+
+
+@dataclass(slots=True)
+class Settings:
+    default_model: str | None = None
+    ollama_host: str | None = None
+    openai_compat_url: str | None = None
+    n_threads: int | None = None
+    n_gpu_layers: int = 0
+    n_ctx: int = 4096
+    max_image_side: int = 1344
+    allow_cloud: bool = False
+    theme: str = "system"
+
+    def effective_ollama_host(self) -> str:
+        return self.ollama_host or os.environ.get("OLLAMA_HOST") or "http://127.0.0.1:11434"
+
+    def effective_openai_compat_url(self) -> str | None:
+        return self.openai_compat_url or os.environ.get("SIGHTLINE_OPENAI_COMPAT_URL")
+
+
+def load_settings() -> Settings:
+    path = app_paths().config_file
+    if not path.exists():
+        return Settings()
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InputError.for_file(path, f"settings file is not valid TOML ({exc})") from exc
+    known = {f.name for f in fields(Settings)}
+    return Settings(**{k: v for k, v in raw.items() if k in known})
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    escaped = str(value).replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
+
+
+def save_settings(settings: Settings) -> None:
+    """Write atomically, keeping keys this version does not know."""
+    path = app_paths().config_file
+    path.parent.mkdir(parents=True, exist_ok=True)
+    merged: dict[str, Any] = {}
+    if path.exists():
+        try:
+            merged = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+            merged = {}
+    for f in fields(Settings):
+        merged[f.name] = getattr(settings, f.name)
+    lines = [f"{k} = {_toml_value(v)}" for k, v in merged.items() if v is not None]
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
