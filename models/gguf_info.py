@@ -33,8 +33,10 @@ _SCALARS: dict[int, str] = {
     gguf.GGUFValueType.INT64: "<q",
     gguf.GGUFValueType.FLOAT64: "<d",
 }
-_KEEP_ARRAY_MAX = 16
-"""Arrays longer than this are skipped; only short ones (image mean/std) are kept."""
+_DYNAMIC_RESOLUTION = {"qwen2vl_merger", "qwen2.5vl_merger", "qwen3vl_merger", "pixtral", "idefics3"}
+_DYNAMIC_MAX_SIDE = 1344
+_KEEP_ARRAY_MAX = 64
+"""Longer arrays (the vocabulary) are skipped; short ones (image mean, grid pinpoints) are kept."""
 
 
 class _Truncated(Exception):
@@ -100,6 +102,20 @@ class GgufHeader:
     def image_size(self) -> int | None:
         value = self.metadata.get("clip.vision.image_size")
         return int(value) if isinstance(value, int) else None
+
+    @property
+    def max_image_side(self) -> int:
+        """The largest image side worth sending to this projector.
+
+        Fixed-resolution projectors resize to ``image_size`` anyway; tiling
+        ones list their grid; dynamic-resolution ones take large images.
+        """
+        pinpoints = self.metadata.get("clip.vision.image_grid_pinpoints")
+        if isinstance(pinpoints, list) and pinpoints:
+            return int(max(pinpoints))
+        if self.metadata.get("clip.projector_type") in _DYNAMIC_RESOLUTION:
+            return _DYNAMIC_MAX_SIDE
+        return self.image_size or _DYNAMIC_MAX_SIDE
 
 
 def _read_exact(f: BinaryIO, n: int) -> bytes:
