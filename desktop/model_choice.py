@@ -7,6 +7,7 @@ imported when an embedded model is actually opened.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from models.backend import Backend, BackendKind
 from models.entry import ModelEntry
 from models.errors import ModelError
 from models.gguf_info import read_projector
+from models.library import scan
 
 NO_MODEL_HELP = (
     "no model is configured — get one with `sightline models recommend` then "
@@ -41,10 +43,10 @@ class ModelChoice:
         return min(settings.max_image_side, read_projector(self.mmproj).max_image_side)
 
 
-def installed_models(settings: Settings) -> list[ModelEntry]:
-    from models.library import scan
-
-    return scan(app_paths().models_dir, default=settings.default_model)
+def installed_models(
+    settings: Settings, on_problem: Callable[[str], None] | None = None
+) -> list[ModelEntry]:
+    return scan(app_paths().models_dir, default=settings.default_model, on_problem=on_problem)
 
 
 def _from_entry(entry: ModelEntry, note: str | None = None) -> ModelChoice:

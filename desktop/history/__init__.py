@@ -1,0 +1,1 @@
+"""Every conversation, kept in one SQLite file: messages, usage, and images stored once by content."""
