@@ -22,13 +22,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from PIL import Image  # noqa: E402
+from PIL import Image
 
-from models.backend import GenParams, Usage  # noqa: E402
-from models.conversation import Message, TextPart  # noqa: E402
-from models.llamacpp import LlamaCppBackend  # noqa: E402
-from tests.images import image_part  # noqa: E402
-from tests.tinyvlm import SPEC_BENCH, write_vlm  # noqa: E402
+from models.backend import GenParams, Usage
+from models.conversation import Message, TextPart
+from models.llamacpp import LlamaCppBackend
+from tests.images import image_part
+from tests.tinyvlm import SPEC_BENCH, write_vlm
 
 QUESTIONS = [
     "Describe this picture.",
@@ -90,7 +90,10 @@ def raw(model: Path, mmproj: Path, threads: int, tokens: int) -> dict[str, Any]:
     try:
         for i, question in enumerate(QUESTIONS):
             content: Any = (
-                [{"type": "image_url", "image_url": {"url": url}}, {"type": "text", "text": question}]
+                [
+                    {"type": "image_url", "image_url": {"url": url}},
+                    {"type": "text", "text": question},
+                ]
                 if i == 0
                 else question
             )
@@ -136,12 +139,22 @@ def main() -> None:
         return statistics.median(v for r in results[name] for v in r[key][turns])
 
     rows = [
-        ("decode tokens/s (all turns)", med("ours", "tps", slice(None)), med("raw", "tps", slice(None))),
+        (
+            "decode tokens/s (all turns)",
+            med("ours", "tps", slice(None)),
+            med("raw", "tps", slice(None)),
+        ),
         ("TTFT turn 1 (ms)", med("ours", "ttft", slice(0, 1)), med("raw", "ttft", slice(0, 1))),
-        ("TTFT turns 2-5 (ms)", med("ours", "ttft", slice(1, None)), med("raw", "ttft", slice(1, None))),
+        (
+            "TTFT turns 2-5 (ms)",
+            med("ours", "ttft", slice(1, None)),
+            med("raw", "ttft", slice(1, None)),
+        ),
     ]
-    print(f"model: {SPEC_BENCH.name}, image {SPEC_BENCH.image_size}px, threads {args.threads}, "
-          f"{args.tokens} tokens/turn, {args.runs} runs, medians")
+    print(
+        f"model: {SPEC_BENCH.name}, image {SPEC_BENCH.image_size}px, threads {args.threads}, "
+        f"{args.tokens} tokens/turn, {args.runs} runs, medians"
+    )
     print(f"{'measure':<30}{'sightline':>12}{'raw l-c-p':>12}{'ratio':>8}")
     for label, a, b in rows:
         print(f"{label:<30}{a:>12.1f}{b:>12.1f}{a / b:>8.2f}")
@@ -150,7 +163,9 @@ def main() -> None:
     r1 = med("raw", "ttft", slice(0, 1))
     r25 = med("raw", "ttft", slice(1, None))
     print(f"{'follow-up TTFT / turn-1 TTFT':<30}{t25 / t1:>12.3f}{r25 / r1:>12.3f}")
-    print(f"image encodes per 5-turn conversation: sightline {results['ours'][0]['encodes']}, raw 5")
+    print(
+        f"image encodes per 5-turn conversation: sightline {results['ours'][0]['encodes']}, raw 5"
+    )
 
 
 if __name__ == "__main__":

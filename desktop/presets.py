@@ -22,7 +22,9 @@ class Preset:
     def render(self, fields: tuple[str, ...] | None = None) -> str:
         if self.needs_fields:
             if not fields:
-                raise InputError(f"the {self.name} preset needs --fields, e.g. --fields name,date,total")
+                raise InputError(
+                    f"the {self.name} preset needs --fields, e.g. --fields name,date,total"
+                )
             return self.prompt.replace("{fields}", ", ".join(fields))
         return self.prompt
 
@@ -43,6 +45,4 @@ def get_preset(name: str) -> Preset:
     try:
         return presets[name]
     except KeyError:
-        raise InputError(
-            f"no preset named {name!r} — available: {', '.join(presets)}"
-        ) from None
+        raise InputError(f"no preset named {name!r} — available: {', '.join(presets)}") from None

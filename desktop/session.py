@@ -92,8 +92,13 @@ class ChatSession:
             else:
                 self.messages.append(Message.text("assistant", "".join(chunks)))
             if writer is not None:
-                reason = "cancelled" if isinstance(exc, KeyboardInterrupt | GeneratorExit) else "error"
-                writer.finish(Usage(finish_reason=reason, error=str(exc) or type(exc).__name__))
+                stopped = isinstance(exc, KeyboardInterrupt | GeneratorExit)
+                writer.finish(
+                    Usage(
+                        finish_reason="cancelled" if stopped else "error",
+                        error=str(exc) or type(exc).__name__,
+                    )
+                )
             raise
         self.messages.append(Message.text("assistant", result.text))
         if writer is not None:

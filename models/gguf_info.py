@@ -33,7 +33,13 @@ _SCALARS: dict[int, str] = {
     gguf.GGUFValueType.INT64: "<q",
     gguf.GGUFValueType.FLOAT64: "<d",
 }
-_DYNAMIC_RESOLUTION = {"qwen2vl_merger", "qwen2.5vl_merger", "qwen3vl_merger", "pixtral", "idefics3"}
+_DYNAMIC_RESOLUTION = {
+    "qwen2vl_merger",
+    "qwen2.5vl_merger",
+    "qwen3vl_merger",
+    "pixtral",
+    "idefics3",
+}
 _DYNAMIC_MAX_SIDE = 1344
 _KEEP_ARRAY_MAX = 64
 """Longer arrays (the vocabulary) are skipped; short ones (image mean, grid pinpoints) are kept."""
@@ -217,8 +223,7 @@ def read_header(path: str | Path) -> GgufHeader:
     if file_size < expected:
         raise ModelError.for_file(
             path,
-            f"the GGUF file is truncated ({file_size:,} of {expected:,} bytes) — "
-            "download it again",
+            f"the GGUF file is truncated ({file_size:,} of {expected:,} bytes) — download it again",
         )
     return GgufHeader(path, version, metadata, tensor_count, expected, file_size, tensors)
 

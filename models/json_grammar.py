@@ -32,6 +32,6 @@ def _gbnf_literal(text: str) -> str:
 def object_grammar(fields: Sequence[str]) -> str:
     if not fields:
         raise ValueError("at least one field is needed")
-    members = [f"{_gbnf_literal(json.dumps(name))} ws \":\" ws value" for name in fields]
+    members = [f'{_gbnf_literal(json.dumps(name))} ws ":" ws value' for name in fields]
     body = ' ws "," ws '.join(members)
     return f'root ::= "{{" ws {body} ws "}}"\n{_VALUE_RULES}'

@@ -71,7 +71,9 @@ def scan(
             if texts and on_problem:
                 on_problem(f"{folder}: holds {len(texts)} text models; keep one per folder")
             continue
-        entries.append(_entry(folder.name, texts[0], projectors[0] if projectors else None, default))
+        entries.append(
+            _entry(folder.name, texts[0], projectors[0] if projectors else None, default)
+        )
     loose = _headers(list(models_dir.glob("*.gguf")), on_problem)
     by_name = {h.path.name: h for h in loose}
     for header in loose:
@@ -79,7 +81,11 @@ def scan(
             continue
         stem = header.path.stem
         mmproj = next(
-            (by_name[p.format(stem=stem)] for p in _MMPROJ_PATTERNS if p.format(stem=stem) in by_name),
+            (
+                by_name[p.format(stem=stem)]
+                for p in _MMPROJ_PATTERNS
+                if p.format(stem=stem) in by_name
+            ),
             None,
         )
         entries.append(_entry(stem, header, mmproj, default))

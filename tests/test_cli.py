@@ -75,8 +75,16 @@ def test_describe_json_has_every_contract_field(
     cli_env: dict[str, str], vlm_b: Any, photo: Path, photo2: Path
 ) -> None:
     r = sightline(
-        cli_env, "describe", photo, photo2, "--preset", "compare", *model_args(vlm_b),
-        "--max-tokens", "8", "--json",
+        cli_env,
+        "describe",
+        photo,
+        photo2,
+        "--preset",
+        "compare",
+        *model_args(vlm_b),
+        "--max-tokens",
+        "8",
+        "--json",
     )
     assert r.returncode == 0, r.stderr
     data = json.loads(r.stdout)
@@ -90,8 +98,17 @@ def test_describe_json_has_every_contract_field(
 def test_no_history_means_no_conversation_id(
     cli_env: dict[str, str], vlm_a: Any, photo: Path
 ) -> None:
-    r = sightline(cli_env, "ask", photo, "What colour?", *model_args(vlm_a), "--json",
-                  "--no-history", "--max-tokens", "4")
+    r = sightline(
+        cli_env,
+        "ask",
+        photo,
+        "What colour?",
+        *model_args(vlm_a),
+        "--json",
+        "--no-history",
+        "--max-tokens",
+        "4",
+    )
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["conversation_id"] is None
 
@@ -99,8 +116,19 @@ def test_no_history_means_no_conversation_id(
 def test_json_preset_with_fields_prints_a_json_object(
     cli_env: dict[str, str], vlm_a: Any, photo: Path
 ) -> None:
-    r = sightline(cli_env, "describe", photo, "--preset", "json", "--fields", "shop,total",
-                  *model_args(vlm_a), "--json", "--max-tokens", "300")
+    r = sightline(
+        cli_env,
+        "describe",
+        photo,
+        "--preset",
+        "json",
+        "--fields",
+        "shop,total",
+        *model_args(vlm_a),
+        "--json",
+        "--max-tokens",
+        "300",
+    )
     assert r.returncode == 0, r.stderr
     answer = json.loads(json.loads(r.stdout)["text"])
     assert list(answer) == ["shop", "total"]
@@ -116,8 +144,16 @@ def test_chat_is_one_conversation_that_reuses_the_cache(
             json.dumps({"text": "Compare with this one.", "files": [str(photo2)]}),
         ]
     )
-    r = sightline(cli_env, "chat", photo, *model_args(vlm_a), "--json", "--max-tokens", "6",
-                  stdin=lines + "\n")
+    r = sightline(
+        cli_env,
+        "chat",
+        photo,
+        *model_args(vlm_a),
+        "--json",
+        "--max-tokens",
+        "6",
+        stdin=lines + "\n",
+    )
     assert r.returncode == 0, r.stderr
     turns = [json.loads(line) for line in r.stdout.splitlines()]
     assert len(turns) == 3
@@ -174,8 +210,18 @@ def test_a_text_only_model_refuses_images_with_exit_3(
 def test_presets_lists_every_preset(cli_env: dict[str, str]) -> None:
     r = sightline(cli_env, "presets")
     assert r.returncode == 0
-    for name in ("caption", "detailed", "keywords", "alt-text", "ocr", "json", "compare",
-                 "defects", "ui-review", "chart"):
+    for name in (
+        "caption",
+        "detailed",
+        "keywords",
+        "alt-text",
+        "ocr",
+        "json",
+        "compare",
+        "defects",
+        "ui-review",
+        "chart",
+    ):
         assert name in r.stdout
 
 
@@ -210,9 +256,20 @@ def _interrupt_mid_answer(
     env: dict[str, str], vlm: Any, photo: Path, db: Path, sig: signal.Signals
 ) -> subprocess.Popen[str]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "desktop.cli", "describe", str(photo), *model_args(vlm),
-         "--max-tokens", "100000"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "desktop.cli",
+            "describe",
+            str(photo),
+            *model_args(vlm),
+            "--max-tokens",
+            "100000",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     deadline = time.monotonic() + 60
     while not _streamed_text(db):

@@ -71,7 +71,10 @@ def test_a_follow_up_question_reuses_the_image_and_the_history(backend: LlamaCpp
 def test_editing_an_earlier_question_keeps_only_the_shared_prefix(backend: LlamaCppBackend) -> None:
     photo = image_part((90, 90, 20))
     answer, _ = run(backend, [user("First question about it.", photo)])
-    run(backend, [user("First question about it.", photo), Message.text("assistant", answer), user("More?")])
+    run(
+        backend,
+        [user("First question about it.", photo), Message.text("assistant", answer), user("More?")],
+    )
     _, edited = run(backend, [user("A different first question.", photo)])
     assert 0 < edited.cached_tokens < edited.prompt_tokens
     assert backend.stats.image_encodes == 1, "the image comes before the edit, so it is kept"
@@ -176,7 +179,9 @@ def test_stop_strings_end_the_answer_without_showing_them(backend: LlamaCppBacke
     assert usage.finish_reason == "stop"
 
 
-def test_llama_cpp_prints_nothing_on_the_terminal(vlm_a: Any, capfd: pytest.CaptureFixture[str]) -> None:
+def test_llama_cpp_prints_nothing_on_the_terminal(
+    vlm_a: Any, capfd: pytest.CaptureFixture[str]
+) -> None:
     b = LlamaCppBackend(vlm_a.model, vlm_a.mmproj, n_ctx=512, n_threads=1)
     try:
         run(b, [user("Quiet please.", image_part((4, 4, 4)))])
@@ -206,5 +211,5 @@ def test_bad_model_files_are_named_with_the_reason(tmp_path: Path, vlm_a: Any, v
     with pytest.raises(ModelError, match="not a CLIP vision projector"):
         LlamaCppBackend(vlm_a.model, vlm_b.model)
 
-    with pytest.raises(ModelError, match="vision projector .mmproj., not a text model"):
+    with pytest.raises(ModelError, match=r"vision projector .mmproj., not a text model"):
         LlamaCppBackend(vlm_a.mmproj, None)

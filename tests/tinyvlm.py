@@ -41,11 +41,12 @@ CHATML_TEMPLATE = (
     "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
 )
 
-WORDS = (
-    "the a an of and in on with is are this that image photo picture shows red green "
-    "blue white black small large cat dog tree sky road car text table chart page left "
-    "right top bottom light dark USER ASSISTANT system user assistant"
-).split()
+_WORD_TEXT = """
+the a an of and in on with is are this that image photo picture shows red green blue white
+black small large cat dog tree sky road car text table chart page left right top bottom light
+dark USER ASSISTANT system user assistant
+"""
+WORDS = tuple(_WORD_TEXT.split())
 
 
 @dataclass(frozen=True)
@@ -165,8 +166,13 @@ def _spm_vocab() -> _Vocab:
         bias.append(_WORD_BONUS if piece.startswith("\u2581") and len(piece) > 3 else 0.0)
     # A higher score merges first, so longer pieces win.
     scores = [0.0] * 3 + [-1000.0] * 256 + [float(len(p)) for p in pieces]
-    return _Vocab(tokens, types, np.array(bias, np.float32), scores=scores,
-                  special={"bos": 1, "eos": 2, "unk": 0})
+    return _Vocab(
+        tokens,
+        types,
+        np.array(bias, np.float32),
+        scores=scores,
+        special={"bos": 1, "eos": 2, "unk": 0},
+    )
 
 
 def _bpe_vocab() -> _Vocab:
@@ -186,7 +192,9 @@ def _bpe_vocab() -> _Vocab:
                     merges.append(f"{current} {ch}")
                     tokens.append(merged)
                     types.append(_NORMAL)
-                    bias.append(_WORD_BONUS if merged.startswith(space) and len(merged) > 3 else 0.0)
+                    bias.append(
+                        _WORD_BONUS if merged.startswith(space) and len(merged) > 3 else 0.0
+                    )
                 current = merged
     specials = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
     ids = {}
@@ -195,9 +203,18 @@ def _bpe_vocab() -> _Vocab:
         tokens.append(s)
         types.append(_CONTROL)
         bias.append(_BAN)
-    return _Vocab(tokens, types, np.array(bias, np.float32), merges=merges,
-                  special={"bos": ids["<|endoftext|>"], "eos": ids["<|im_end|>"],
-                           "eot": ids["<|im_end|>"], "pad": ids["<|endoftext|>"]})
+    return _Vocab(
+        tokens,
+        types,
+        np.array(bias, np.float32),
+        merges=merges,
+        special={
+            "bos": ids["<|endoftext|>"],
+            "eos": ids["<|im_end|>"],
+            "eot": ids["<|im_end|>"],
+            "pad": ids["<|endoftext|>"],
+        },
+    )
 
 
 # -- writers ------------------------------------------------------------------
@@ -273,7 +290,9 @@ def _write_text_model(spec: VlmSpec, path: Path, rng: np.random.Generator) -> No
     _finish(w)
 
 
-def _write_projector(spec: VlmSpec, path: Path, rng: np.random.Generator, projection_dim: int) -> None:
+def _write_projector(
+    spec: VlmSpec, path: Path, rng: np.random.Generator, projection_dim: int
+) -> None:
     v, p, s = spec.v_embd, spec.patch_size, spec.weight_scale
     n_pos = spec.image_tokens + (1 if spec.class_embedding else 0)
     w = gguf.GGUFWriter(str(path), "clip")

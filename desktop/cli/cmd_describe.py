@@ -116,7 +116,10 @@ class _Progress:
 
 
 def _ingest(
-    files: Sequence[str], choice: ModelChoice, settings: Settings, pages: str | None,
+    files: Sequence[str],
+    choice: ModelChoice,
+    settings: Settings,
+    pages: str | None,
     cancel: threading.Event,
 ) -> list[ImagePart]:
     max_side = choice.max_image_side(settings)
@@ -205,7 +208,9 @@ def _ask_once(
             images = _ingest(files, setup.choice, setup.settings, args.pages, setup.cancel)
             if setup.cancel.is_set():
                 return EXIT_INTERRUPTED
-            session = ChatSession(setup.backend(), model_label=setup.choice.label, store=setup.store)
+            session = ChatSession(
+                setup.backend(), model_label=setup.choice.label, store=setup.store
+            )
             result = _run_turn(session, prompt, images, params, setup.cancel, not args.json)
         if args.json:
             print(json.dumps(_turn_json(result, setup.choice.label, files), ensure_ascii=False))
@@ -217,7 +222,9 @@ def _ask_once(
         setup.close()
 
 
-def _params(preset: Preset | None, args: argparse.Namespace, fields: tuple[str, ...] | None) -> GenParams:
+def _params(
+    preset: Preset | None, args: argparse.Namespace, fields: tuple[str, ...] | None
+) -> GenParams:
     max_tokens = args.max_tokens or (preset.max_tokens if preset else 512)
     if max_tokens <= 0:
         raise InputError("--max-tokens must be a positive number")
@@ -238,15 +245,15 @@ def run_describe(args: argparse.Namespace) -> int:
         preset = get_preset(args.preset or DEFAULT_PRESET)
         prompt = preset.render(fields)
         if preset.min_images > 1 and len(args.files) < preset.min_images:
-            raise InputError(
-                f"the {preset.name} preset needs at least {preset.min_images} images"
-            )
+            raise InputError(f"the {preset.name} preset needs at least {preset.min_images} images")
     return _ask_once(args, args.files, prompt, _params(preset, args, fields if preset else None))
 
 
 def run_ask(args: argparse.Namespace) -> int:
     if len(args.items) < 2:
-        raise InputError("ask needs at least one FILE and a QUESTION: sightline ask photo.jpg 'what is this?'")
+        raise InputError(
+            "ask needs at least one FILE and a QUESTION: sightline ask photo.jpg 'what is this?'"
+        )
     *files, question = args.items
     return _ask_once(args, files, question, _params(None, args, None))
 
@@ -274,7 +281,9 @@ def run_chat(args: argparse.Namespace) -> int:
         with _interrupt_cancels(setup.cancel):
             pending = _ingest(args.files, setup.choice, setup.settings, args.pages, setup.cancel)
             pending_files = list(args.files)
-            session = ChatSession(setup.backend(), model_label=setup.choice.label, store=setup.store)
+            session = ChatSession(
+                setup.backend(), model_label=setup.choice.label, store=setup.store
+            )
             params = GenParams(max_tokens=args.max_tokens or 512)
             while True:
                 if interactive:
@@ -286,15 +295,15 @@ def run_chat(args: argparse.Namespace) -> int:
                     text, files = _parse_chat_line(line)
                     if not text and not files:
                         continue
-                    pending += _ingest(files, setup.choice, setup.settings, args.pages, setup.cancel)
+                    pending += _ingest(
+                        files, setup.choice, setup.settings, args.pages, setup.cancel
+                    )
                 except SightlineError as exc:
                     _say(str(exc))
                     continue
                 pending_files += files
                 try:
-                    result = _run_turn(
-                        session, text, pending, params, setup.cancel, not args.json
-                    )
+                    result = _run_turn(session, text, pending, params, setup.cancel, not args.json)
                 except SightlineError as exc:
                     _say(str(exc))
                     pending, pending_files = [], []

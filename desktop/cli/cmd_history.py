@@ -62,7 +62,8 @@ def run_list(args: argparse.Namespace) -> int:
     if not rows:
         print("no conversations yet")
     for r in rows:
-        print(f"{r.id:>5}  {_when(r.updated_at)}  {r.message_count:>3} msgs  {r.title or '(untitled)'}")
+        title = r.title or "(untitled)"
+        print(f"{r.id:>5}  {_when(r.updated_at)}  {r.message_count:>3} msgs  {title}")
     return 0
 
 

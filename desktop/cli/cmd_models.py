@@ -25,8 +25,9 @@ def _size(n: int | None) -> str:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    entries = installed_models(load_settings(), on_problem=lambda m: print(
-        f"sightline: skipped {m}", file=sys.stderr))
+    entries = installed_models(
+        load_settings(), on_problem=lambda m: print(f"sightline: skipped {m}", file=sys.stderr)
+    )
     if args.json:
         print(json.dumps([e.to_json() for e in entries], indent=2))
         return 0

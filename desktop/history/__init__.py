@@ -1,1 +1,1 @@
-"""Every conversation, kept in one SQLite file: messages, usage, and images stored once by content."""
+"""Every conversation in one SQLite file: messages, usage, images stored once by content."""

@@ -19,7 +19,9 @@ def _files_dir(out_path: Path) -> Path:
     return out_path.with_name(out_path.stem + "_files")
 
 
-def _write_images(store: HistoryStore, messages: list[StoredMessage], out_path: Path) -> dict[str, str]:
+def _write_images(
+    store: HistoryStore, messages: list[StoredMessage], out_path: Path
+) -> dict[str, str]:
     """Write each distinct image once; returns digest -> path relative to the export."""
     folder = _files_dir(out_path)
     written: dict[str, str] = {}
@@ -65,7 +67,9 @@ def export_markdown(store: HistoryStore, conversation_id: int, out_path: Path) -
                 lines.append("")
         out_path.write_text("\n".join(lines), encoding="utf-8")
     except OSError as exc:
-        raise StorageError(f"{out_path}: could not write the export ({exc.strerror or exc})") from exc
+        raise StorageError(
+            f"{out_path}: could not write the export ({exc.strerror or exc})"
+        ) from exc
     return out_path
 
 
@@ -80,5 +84,7 @@ def export_json(store: HistoryStore, conversation_id: int, out_path: Path) -> Pa
         data["exported_at"] = time.time()
         out_path.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
     except OSError as exc:
-        raise StorageError(f"{out_path}: could not write the export ({exc.strerror or exc})") from exc
+        raise StorageError(
+            f"{out_path}: could not write the export ({exc.strerror or exc})"
+        ) from exc
     return out_path

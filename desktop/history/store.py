@@ -15,7 +15,7 @@ import re
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -231,8 +231,13 @@ class AnswerWriter:
         tb: TracebackType | None,
     ) -> None:
         if not self.finished:
-            reason = "cancelled" if exc_type in (KeyboardInterrupt, None) else "error"
-            self.finish(Usage(finish_reason=reason, error=str(exc) if exc else None))
+            cancelled = exc_type is None or issubclass(exc_type, KeyboardInterrupt)
+            self.finish(
+                Usage(
+                    finish_reason="cancelled" if cancelled else "error",
+                    error=str(exc) if exc else None,
+                )
+            )
 
 
 @dataclass
@@ -411,7 +416,14 @@ class HistoryStore:
             (conversation_id,),
         ):
             attachments.setdefault(message_id, []).append(Attachment(digest, label, width, height))
-        return [StoredMessage(*row, attachments=tuple(attachments.get(row[0], ()))) for row in rows]
+        names = [f.name for f in fields(StoredMessage) if f.name != "attachments"]
+        return [
+            StoredMessage(
+                **dict(zip(names, row, strict=True)),
+                attachments=tuple(attachments.get(row[0], ())),
+            )
+            for row in rows
+        ]
 
     def blob_png(self, digest: str) -> bytes:
         row = self._execute("SELECT png FROM blobs WHERE digest = ?", (digest,)).fetchone()
@@ -432,7 +444,12 @@ class HistoryStore:
             following = stored[i + 1] if i + 1 < len(stored) else None
             if m.role == "assistant" and not m.text:
                 continue
-            if m.role == "user" and following and following.role == "assistant" and not following.text:
+            if (
+                m.role == "user"
+                and following
+                and following.role == "assistant"
+                and not following.text
+            ):
                 continue
             images = tuple(self.image(a) for a in m.attachments)
             messages.append(Message(m.role, (*images, TextPart(m.text))))  # type: ignore[arg-type]

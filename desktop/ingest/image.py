@@ -71,12 +71,12 @@ def prepare_image(
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img = Image.open(stream, formats=None)
+            img: Image.Image = Image.open(stream)
             width, height = img.size
             if width * height > MAX_PIXELS:
                 raise InputError.for_file(
                     label,
-                    f"the image is too large to open safely ({width:,}×{height:,} = "
+                    f"the image is too large to open safely ({width:,} x {height:,} = "
                     f"{width * height / 1e6:.0f} megapixels; the limit is {MAX_PIXELS / 1e6:.0f})",
                 )
             frames = getattr(img, "n_frames", 1)

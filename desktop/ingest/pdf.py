@@ -43,7 +43,9 @@ def pdf_page_count(path: Path) -> int:
             raise InputError.for_file(
                 path, "the PDF is password-protected — remove the password and try again"
             ) from exc
-        raise InputError.for_file(path, "the PDF is damaged or incomplete (poppler cannot read it)") from exc
+        raise InputError.for_file(
+            path, "the PDF is damaged or incomplete (poppler cannot read it)"
+        ) from exc
     except subprocess.TimeoutExpired as exc:
         raise InputError.for_file(path, "the PDF took too long to open") from exc
     pages = int(info.get("Pages", 0) or 0)
@@ -98,8 +100,17 @@ def render_pages(
             errors = folder / "stderr.txt"
             with errors.open("wb") as err_out:
                 proc = subprocess.Popen(
-                    ["pdftoppm", "-f", str(first), "-l", str(last), "-scale-to", str(max_side),
-                     str(path), str(folder / "p")],
+                    [
+                        "pdftoppm",
+                        "-f",
+                        str(first),
+                        "-l",
+                        str(last),
+                        "-scale-to",
+                        str(max_side),
+                        str(path),
+                        str(folder / "p"),
+                    ],
                     stdout=subprocess.DEVNULL,
                     stderr=err_out,
                 )
@@ -118,7 +129,9 @@ def render_pages(
                     if file is None:
                         err = errors.read_text(errors="replace").strip()
                         reason = err.splitlines()[-1] if err else "no output"
-                        raise InputError.for_file(path, f"page {page} could not be rendered ({reason})")
+                        raise InputError.for_file(
+                            path, f"page {page} could not be rendered ({reason})"
+                        )
                     yield _load_page(file, f"{path.name} p.{page}")
                     file.unlink()
                     done += 1

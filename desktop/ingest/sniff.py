@@ -69,7 +69,9 @@ def sniff(head: bytes) -> Kind:
         if brand in _HEIC_BRANDS:
             return Kind.HEIC
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
-    if (text.startswith((b"<?xml", b"<svg", b"<!--")) or text.startswith(b"<!doctype svg")) and b"<svg" in text:
+    if (
+        text.startswith((b"<?xml", b"<svg", b"<!--")) or text.startswith(b"<!doctype svg")
+    ) and b"<svg" in text:
         return Kind.SVG
     return Kind.UNKNOWN
 
