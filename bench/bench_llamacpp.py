@@ -24,9 +24,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from PIL import Image
 
-from models.backend import GenParams, Usage
-from models.conversation import Message, TextPart
+from desktop.session import ChatSession, TurnResult
+from models.backend import GenParams
 from models.llamacpp import LlamaCppBackend
+from models.llamacpp.native_log import route_native_logs
 from tests.images import image_part
 from tests.tinyvlm import SPEC_BENCH, write_vlm
 
@@ -40,27 +41,22 @@ QUESTIONS = [
 
 
 def ours(model: Path, mmproj: Path, threads: int, tokens: int) -> dict[str, Any]:
+    """Through ChatSession, the path the CLI and the window take."""
     backend = LlamaCppBackend(model, mmproj, n_ctx=4096, n_threads=threads)
+    session = ChatSession(backend, model_label="bench")
     side = SPEC_BENCH.image_size
     photo = image_part((30, 140, 200), (side, side))
-    history: list[Message] = []
     ttfts: list[float] = []
     tps: list[float] = []
     try:
         for i, question in enumerate(QUESTIONS):
-            parts = (photo, TextPart(question)) if i == 0 else (TextPart(question),)
-            history.append(Message("user", parts))
-            text = ""
-            usage: Usage | None = None
-            for event in backend.stream(history, GenParams(max_tokens=tokens)):
-                if isinstance(event, Usage):
-                    usage = event
-                else:
-                    text += event
-            assert usage is not None
-            ttfts.append(usage.ttft_ms)
-            tps.append(usage.tokens_per_s)
-            history.append(Message.text("assistant", text))
+            result = TurnResult()
+            for _ in session.ask(
+                question, [photo] if i == 0 else [], GenParams(max_tokens=tokens), result=result
+            ):
+                pass
+            ttfts.append(result.usage.ttft_ms)
+            tps.append(result.usage.tokens_per_s)
         return {"ttft": ttfts, "tps": tps, "encodes": backend.stats.image_encodes}
     finally:
         backend.close()
@@ -127,6 +123,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--tokens", type=int, default=64)
     args = parser.parse_args()
+    route_native_logs()  # both sides quiet, so neither pays for printing llama.cpp's logs
     with tempfile.TemporaryDirectory() as tmp:
         model, mmproj = write_vlm(SPEC_BENCH, Path(tmp))
         assert mmproj is not None

@@ -80,12 +80,17 @@ class ChatSession:
             for event in self.backend.stream(self.messages, params or GenParams(), cancel):
                 if isinstance(event, Usage):
                     result.usage = event
-                else:
-                    chunks.append(event)
-                    result.text += event
-                    if writer is not None:
-                        writer.append(event)
-                yield event
+                    yield event
+                    continue
+                # Models often open with a space ("▁The"); nobody wants to see it.
+                text = event if chunks else event.lstrip()
+                if not text:
+                    continue
+                chunks.append(text)
+                result.text += text
+                if writer is not None:
+                    writer.append(text)
+                yield text
         except BaseException as exc:
             if not chunks:
                 self.messages.pop()

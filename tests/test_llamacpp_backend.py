@@ -58,10 +58,13 @@ def test_a_follow_up_question_reuses_the_image_and_the_history(backend: LlamaCpp
     photo = image_part((10, 120, 200))
     history = [user("Describe the picture.", photo)]
     answer, first = run(backend, history)
-    history += [Message.text("assistant", answer), user("What colour dominates?")]
+    history += [Message.text("assistant", answer.lstrip()), user("Why?")]
+    evaluated_before = backend.stats.prompt_tokens_evaluated
     _, second = run(backend, history)
-    assert second.cached_tokens >= first.prompt_tokens
-    assert second.prompt_tokens - second.cached_tokens < 40
+    assert second.cached_tokens >= first.prompt_tokens + 1
+    evaluated = backend.stats.prompt_tokens_evaluated - evaluated_before
+    assert evaluated == second.prompt_tokens - second.cached_tokens
+    assert evaluated < 20, "only the new question: the 12 answer tokens stay in the cache"
     history += [Message.text("assistant", "blue"), user("Anything else?")]
     _, third = run(backend, history)
     assert third.cached_tokens >= second.prompt_tokens

@@ -4,19 +4,21 @@ pdf2image reads the page count and the document's state (pdfinfo). For
 rendering, one ``pdftoppm`` process renders a whole run of pages into a
 temporary folder and each page is handed on as soon as its file is complete,
 so the first page reaches the model while later ones are still rendering,
-without paying one process start per page. ``-scale-to`` fits each page's
+without paying one process start per page (pdf2image's ``convert_from_path``
+returns only when every page is done). ``-scale-to`` fits each page's
 longer side to what the model can use; cancelling kills the process.
 """
 
 from __future__ import annotations
 
+import queue
 import shutil
 import subprocess
 import tempfile
 import threading
-import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import IO
 
 import pdf2image
 from pdf2image.exceptions import PDFInfoNotInstalledError, PDFPageCountError, PDFSyntaxError
@@ -25,7 +27,7 @@ from PIL import Image
 from models.conversation import ImagePart
 from models.errors import InputError
 
-_POLL_S = 0.005
+_CANCEL_CHECK_S = 0.05
 POPPLER_MISSING = (
     "reading PDFs needs poppler — install it (`apt install poppler-utils`, "
     "`brew install poppler`, or poppler for Windows)"
@@ -65,19 +67,16 @@ def _runs(pages: Sequence[int]) -> list[tuple[int, int]]:
     return runs
 
 
-def _page_file(folder: Path, page: int, last: int) -> Path | None:
-    """pdftoppm pads page numbers to the width of the last one; find this page's file."""
-    for width in range(len(str(last)), 7):
-        candidate = folder / f"p-{page:0{width}d}.ppm"
-        if candidate.exists():
-            return candidate
-    return None
-
-
 def _load_page(file: Path, label: str) -> ImagePart:
     with Image.open(file) as img:
         rgb = img.convert("RGB")
         return ImagePart.from_rgb(rgb.width, rgb.height, rgb.tobytes(), label=label)
+
+
+def _lines(stream: IO[bytes], out: queue.Queue[str | None]) -> None:
+    for raw in stream:
+        out.put(raw.decode(errors="replace").rstrip("\n"))
+    out.put(None)
 
 
 def render_pages(
@@ -87,7 +86,12 @@ def render_pages(
     cancel: threading.Event | None = None,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> Iterator[ImagePart]:
-    """Yield the pages in order as each is rendered; stop early (quietly) when cancelled."""
+    """Yield the pages in order as each is rendered; stop early (quietly) when cancelled.
+
+    ``pdftoppm -progress`` reports each page once its file is written; a
+    reader thread turns those lines into a queue, so waiting for the next
+    page never polls the disk and a cancel is seen within ``_CANCEL_CHECK_S``.
+    """
     if shutil.which("pdftoppm") is None:
         raise InputError.for_file(path, POPPLER_MISSING)
     total = len(pages)
@@ -96,44 +100,49 @@ def render_pages(
         on_progress(0, total)
     for first, last in _runs(pages):
         with tempfile.TemporaryDirectory(prefix="sightline-pdf-") as tmp:
-            folder = Path(tmp)
-            errors = folder / "stderr.txt"
-            with errors.open("wb") as err_out:
-                proc = subprocess.Popen(
-                    [
-                        "pdftoppm",
-                        "-f",
-                        str(first),
-                        "-l",
-                        str(last),
-                        "-scale-to",
-                        str(max_side),
-                        str(path),
-                        str(folder / "p"),
-                    ],
-                    stdout=subprocess.DEVNULL,
-                    stderr=err_out,
-                )
+            proc = subprocess.Popen(
+                [
+                    "pdftoppm",
+                    "-progress",
+                    "-f",
+                    str(first),
+                    "-l",
+                    str(last),
+                    "-scale-to",
+                    str(max_side),
+                    str(path),
+                    str(Path(tmp) / "p"),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+            )
+            assert proc.stderr is not None
+            lines: queue.Queue[str | None] = queue.Queue()
+            reader = threading.Thread(target=_lines, args=(proc.stderr, lines), daemon=True)
+            reader.start()
+            complaints: list[str] = []
             try:
-                for page in range(first, last + 1):
-                    next_page = page + 1
-                    while True:
-                        if cancel is not None and cancel.is_set():
-                            return
-                        finished = proc.poll() is not None
-                        # A page's file is complete once the next one exists or poppler exited.
-                        if finished or (next_page <= last and _page_file(folder, next_page, last)):
-                            break
-                        time.sleep(_POLL_S)
-                    file = _page_file(folder, page, last)
-                    if file is None:
-                        err = errors.read_text(errors="replace").strip()
-                        reason = err.splitlines()[-1] if err else "no output"
+                expected = first
+                while expected <= last:
+                    if cancel is not None and cancel.is_set():
+                        return
+                    try:
+                        line = lines.get(timeout=_CANCEL_CHECK_S)
+                    except queue.Empty:
+                        continue
+                    if line is None:
+                        reason = complaints[-1] if complaints else "poppler stopped early"
                         raise InputError.for_file(
-                            path, f"page {page} could not be rendered ({reason})"
+                            path, f"page {expected} could not be rendered ({reason})"
                         )
-                    yield _load_page(file, f"{path.name} p.{page}")
-                    file.unlink()
+                    parts = line.split(" ", 2)
+                    if len(parts) != 3 or not parts[0].isdigit():
+                        complaints.append(line.strip())
+                        continue
+                    file = Path(parts[2])
+                    yield _load_page(file, f"{path.name} p.{int(parts[0])}")
+                    file.unlink(missing_ok=True)
+                    expected += 1
                     done += 1
                     if on_progress:
                         on_progress(done, total)
@@ -141,3 +150,5 @@ def render_pages(
                 if proc.poll() is None:
                     proc.kill()
                 proc.wait()
+                reader.join(timeout=5)
+                proc.stderr.close()

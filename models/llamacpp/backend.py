@@ -37,6 +37,7 @@ from models.llamacpp.sequence import (
     Unit,
     n_positions,
     n_tokens,
+    respelled_prefix,
     reusable_prefix,
 )
 
@@ -121,6 +122,7 @@ class LlamaCppBackend:
             bos_token=self._piece(llama_cpp.llama_vocab_bos(self._vocab), special=True),
             eos_token=self._piece(llama_cpp.llama_vocab_eos(self._vocab), special=True),
         )
+        self._spellings: dict[int, bytes] = {}
         self._cached: list[Unit] = []
         """What the KV cache holds, in order; ``_n_past`` is its length in positions."""
         self._n_past = 0
@@ -160,6 +162,13 @@ class LlamaCppBackend:
 
     def _piece(self, token: int, *, special: bool = False) -> str:
         return self._piece_bytes(token, special=special).decode("utf-8", errors="replace")
+
+    def _piece_cached(self, token: int) -> bytes:
+        """Token spelling for cache matching; control tokens spell as themselves."""
+        piece = self._spellings.get(token)
+        if piece is None:
+            piece = self._spellings[token] = self._piece_bytes(token, special=True)
+        return piece
 
     def _piece_bytes(self, token: int, *, special: bool = False) -> bytes:
         buf = ctypes.create_string_buffer(64)
@@ -376,12 +385,17 @@ class LlamaCppBackend:
                 f"has a context of {self._n_ctx:,} — start a new conversation, send fewer "
                 "images or pages, or raise the context size"
             )
-        keep = self._drop_cache_from(reusable_prefix(self._cached, prompt.units))
+        keep_cached, reused = respelled_prefix(self._cached, prompt.units, self._piece_cached)
+        kept_pos = n_positions(self._cached[:keep_cached])
+        if kept_pos + n_positions(prompt.units[reused:]) >= self._n_ctx:
+            keep_cached = reused = reusable_prefix(self._cached, prompt.units)
+        if self._drop_cache_from(keep_cached) < keep_cached:
+            reused = 0
         usage = Usage(
             prompt_tokens=n_tokens(prompt.units),
-            cached_tokens=n_tokens(prompt.units[:keep]),
+            cached_tokens=n_tokens(prompt.units[:reused]),
         )
-        if not self._evaluate(prompt, keep, cancel):
+        if not self._evaluate(prompt, reused, cancel):
             usage.finish_reason = "cancelled"
             yield usage
             return
