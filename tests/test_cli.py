@@ -322,3 +322,31 @@ def test_the_terminal_never_sees_llama_cpp_logs(
     assert r.stderr == ""
     log = (sightline_home / "logs" / "sightline.log").read_text()
     assert "llama" in log or "clip" in log
+
+
+def test_a_bad_file_mid_chat_is_reported_and_the_conversation_goes_on(
+    cli_env: dict[str, str], vlm_a: Any, photo: Path, tmp_path: Path
+) -> None:
+    lines = "\n".join(
+        [
+            "First question?",
+            json.dumps({"text": "And this?", "files": [str(tmp_path / "missing.png")]}),
+            "Still there?",
+        ]
+    )
+    r = sightline(
+        cli_env,
+        "chat",
+        photo,
+        *model_args(vlm_a),
+        "--json",
+        "--max-tokens",
+        "4",
+        stdin=lines + "\n",
+    )
+    assert r.returncode == 0, r.stderr
+    first, failed, third = (json.loads(line) for line in r.stdout.splitlines())
+    assert "missing.png: no such file" in failed["error"]
+    assert third["conversation_id"] == first["conversation_id"]
+    assert third["cached_tokens"] >= first["prompt_tokens"]
+    assert "missing.png" in r.stderr

@@ -291,6 +291,7 @@ def run_chat(args: argparse.Namespace) -> int:
                 line = sys.stdin.readline()
                 if not line:
                     return 0
+                files: list[str] = []
                 try:
                     text, files = _parse_chat_line(line)
                     if not text and not files:
@@ -298,14 +299,14 @@ def run_chat(args: argparse.Namespace) -> int:
                     pending += _ingest(
                         files, setup.choice, setup.settings, args.pages, setup.cancel
                     )
-                except SightlineError as exc:
-                    _say(str(exc))
-                    continue
-                pending_files += files
-                try:
+                    pending_files += files
                     result = _run_turn(session, text, pending, params, setup.cancel, not args.json)
                 except SightlineError as exc:
+                    # The conversation goes on; a script reading --json still gets a line per turn.
                     _say(str(exc))
+                    if args.json:
+                        row = {"error": str(exc), "finish_reason": "error", "files": files}
+                        print(json.dumps(row, ensure_ascii=False), flush=True)
                     pending, pending_files = [], []
                     continue
                 if args.json:
