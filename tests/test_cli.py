@@ -225,15 +225,31 @@ def test_presets_lists_every_preset(cli_env: dict[str, str]) -> None:
         assert name in r.stdout
 
 
-def test_a_bug_is_exit_1_with_the_log_path_and_the_traceback_in_the_log(
-    cli_env: dict[str, str], sightline_home: Path, tmp_path: Path
+def test_a_broken_setting_names_the_file_and_the_key(
+    cli_env: dict[str, str], sightline_home: Path, photo: Path
 ) -> None:
-    env = dict(cli_env)
     (sightline_home / "config").mkdir(parents=True)
-    (sightline_home / "config" / "config.toml").write_text("n_ctx = 'not a number'\n")
-    r = sightline(env, "describe", tmp_path / "x.png", "--model-path", tmp_path / "m.gguf")
-    assert r.returncode in (1, 2, 3)
-    assert "Traceback" not in r.stderr
+    (sightline_home / "config" / "config.toml").write_text("n_ctx = 'lots'\n")
+    r = sightline(cli_env, "describe", photo)
+    assert r.returncode == 2
+    assert "config.toml: setting 'n_ctx' should be a whole number, not 'lots'" in r.stderr
+
+
+def test_a_bug_says_where_the_log_is_and_the_log_has_the_traceback(sightline_home: Path) -> None:
+    from desktop.logs import configure_logging
+    from desktop.messages import describe_error
+
+    configure_logging()
+    try:
+        {}["missing"]
+    except KeyError as exc:
+        message = describe_error(exc)
+    assert message.exit_code == 1
+    assert message.is_bug
+    log = sightline_home / "logs" / "sightline.log"
+    assert str(log) in message.text
+    assert "Traceback" in log.read_text()
+    assert "Traceback" not in message.text
 
 
 def _streamed_text(db: Path) -> str:
