@@ -35,3 +35,13 @@ def object_grammar(fields: Sequence[str]) -> str:
     members = [f'{_gbnf_literal(json.dumps(name))} ws ":" ws value' for name in fields]
     body = ' ws "," ws '.join(members)
     return f'root ::= "{{" ws {body} ws "}}"\n{_VALUE_RULES}'
+
+
+def object_schema(fields: Sequence[str]) -> dict[str, object]:
+    """The same constraint as a JSON Schema, for servers that take one (Ollama, OpenAI)."""
+    return {
+        "type": "object",
+        "properties": {name: {} for name in fields},
+        "required": list(fields),
+        "additionalProperties": False,
+    }

@@ -9,12 +9,18 @@ the text model — never by its name, and never by reading whole files.
 
 from __future__ import annotations
 
+import functools
+import os
+import shutil
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from models.catalog import CatalogEntry
+from models.download import Progress, disk_free, download
 from models.entry import ModelEntry
 from models.errors import ModelError
-from models.gguf_info import GgufHeader, read_header, validate_pair
+from models.gguf_info import GgufHeader, read_header, read_text_model, validate_pair
 
 _MMPROJ_PATTERNS = ("mmproj-{stem}.gguf", "{stem}-mmproj.gguf", "{stem}.mmproj.gguf")
 
@@ -63,7 +69,7 @@ def scan(
     if not models_dir.is_dir():
         return []
     entries: list[ModelEntry] = []
-    for folder in sorted(p for p in models_dir.iterdir() if p.is_dir()):
+    for folder in sorted(p for p in models_dir.iterdir() if p.is_dir() and p.name[0] != "."):
         headers = _headers(list(folder.glob("*.gguf")), on_problem)
         texts = [h for h in headers if not h.is_projector]
         projectors = [h for h in headers if h.is_projector]
@@ -90,3 +96,135 @@ def scan(
         )
         entries.append(_entry(stem, header, mmproj, default))
     return sorted(entries, key=lambda e: e.name)
+
+
+MANIFEST = "model.toml"
+
+
+def _valid_name(name: str) -> str:
+    cleaned = name.strip()
+    if not cleaned or cleaned in (".", "..") or any(c in cleaned for c in '/\\:*?"<>|'):
+        raise ModelError(f"{name!r} is not a usable model name (no slashes, colons or quotes)")
+    return cleaned
+
+
+def _write_manifest(folder: Path, fields: dict[str, str | bool]) -> None:
+    lines = []
+    for key, value in fields.items():
+        if isinstance(value, bool):
+            lines.append(f"{key} = {'true' if value else 'false'}")
+        else:
+            escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+            lines.append(f'{key} = "{escaped}"')
+    (folder / MANIFEST).write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def import_model(
+    text: Path, mmproj: Path | None, models_dir: Path, name: str | None = None, link: bool = False
+) -> ModelEntry:
+    """Validate the pair, then copy (or link) it into its own folder in the library."""
+    if mmproj is not None:
+        validate_pair(text, mmproj)
+    else:
+        read_text_model(text)
+    folder = models_dir / _valid_name(name or text.stem)
+    if folder.exists():
+        raise ModelError(f"a model named {folder.name!r} already exists — pick another --name")
+    staging = models_dir / f".importing-{folder.name}"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        for source in (text, mmproj):
+            if source is None:
+                continue
+            target = staging / source.name
+            if link:
+                try:
+                    os.link(source, target)
+                except OSError:
+                    target.symlink_to(source.resolve())
+            else:
+                shutil.copyfile(source, target)
+        _write_manifest(staging, {"name": folder.name, "source": "import", "linked": link})
+        os.replace(staging, folder)
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise ModelError(f"could not import into {models_dir}: {exc.strerror or exc}") from exc
+    return next(e for e in scan(models_dir) if e.name == folder.name)
+
+
+def remove(name: str, models_dir: Path) -> Path:
+    bare = name.removeprefix("embedded:")
+    folder = models_dir / _valid_name(bare)
+    if folder.is_dir():
+        shutil.rmtree(folder)
+        return folder
+    loose = models_dir / f"{bare}.gguf"
+    if loose.is_file():
+        loose.unlink()
+        return loose
+    raise ModelError(f"no installed model named {bare!r}")
+
+
+def pull(
+    entry: CatalogEntry,
+    models_dir: Path,
+    *,
+    progress: Callable[[str, Progress], None] | None = None,
+    cancel: threading.Event | None = None,
+    free_space: Callable[[Path], int] = disk_free,
+) -> ModelEntry:
+    """Download a catalog model's text model and projector together; resumable."""
+    folder = models_dir / _valid_name(entry.name)
+    if entry.size_bytes is not None:
+        needed = sum(
+            f.size or 0 for f in (entry.text, entry.mmproj) if not (folder / f.filename).exists()
+        )
+        if needed:
+            free = free_space(models_dir if models_dir.exists() else models_dir.parent)
+            if needed > free:
+                raise ModelError(
+                    f"not enough disk space for {entry.title}: it needs {needed / 1e9:.1f} GB "
+                    f"and {free / 1e9:.1f} GB is free"
+                )
+    hashes: dict[str, str | bool] = {"name": entry.name, "source": f"catalog:{entry.source}"}
+    for role, item in (("text", entry.text), ("mmproj", entry.mmproj)):
+        target = folder / item.filename
+        if target.exists():
+            continue
+        report: Callable[[Progress], None] | None = None
+        if progress is not None:
+            report = functools.partial(progress, f"{role}: {item.filename}")
+        done = download(
+            item.url,
+            target,
+            expected_size=item.size,
+            sha256=item.sha256,
+            progress=report,
+            cancel=cancel,
+            free_space=free_space,
+        )
+        hashes[f"{role}_sha256"] = done.sha256
+        hashes[f"{role}_pre_verified"] = done.verified
+    hashes["license"] = entry.license
+    _write_manifest(folder, hashes)
+    validate_pair(folder / entry.text.filename, folder / entry.mmproj.filename)
+    return next(e for e in scan(models_dir) if e.name == folder.name)
+
+
+def recommend(
+    catalog: dict[str, CatalogEntry], ram_bytes: int, free_disk_bytes: int
+) -> CatalogEntry | None:
+    """The most capable catalog model that fits in memory with headroom and on disk.
+
+    Bigger models (by RAM needed) are taken as more capable; a model whose
+    download size is unknown is judged by RAM alone.
+    """
+    usable_ram = ram_bytes * 0.75
+    fitting = [
+        e
+        for e in catalog.values()
+        if e.ram_gb * 1e9 <= usable_ram
+        and (e.size_bytes is None or e.size_bytes * 1.1 <= free_disk_bytes)
+    ]
+    return max(fitting, key=lambda e: (e.ram_gb, e.size_bytes or 0), default=None)

@@ -1,0 +1,227 @@
+"""Models served by Ollama, on this machine or another, through the official SDK.
+
+Whether a model can see comes from Ollama itself (``/api/show`` lists a
+``vision`` capability); a model without it is never sent an image, and the
+user is told why instead of getting an answer about a picture it never saw.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import httpx
+import ollama
+
+from models.backend import Capabilities, Event, GenParams, Usage
+from models.conversation import Message
+from models.entry import ModelEntry
+from models.errors import ModelError
+from models.image_codec import encode_png
+from models.json_grammar import object_schema
+
+DEFAULT_HOST = "http://127.0.0.1:11434"
+_TIMEOUT = httpx.Timeout(connect=3.0, read=300.0, write=30.0, pool=5.0)
+
+
+def unreachable(host: str) -> ModelError:
+    return ModelError(
+        f"Ollama isn't reachable at {host} — start it with `ollama serve` or change the host"
+    )
+
+
+def _client(host: str, timeout: httpx.Timeout = _TIMEOUT) -> ollama.Client:
+    return ollama.Client(host=host, timeout=timeout)
+
+
+def _context_length(info: Any) -> int | None:
+    for key, value in (info or {}).items():
+        if key.endswith(".context_length") and isinstance(value, int):
+            return value
+    return None
+
+
+def _show(client: ollama.Client, host: str, model: str) -> ollama.ShowResponse:
+    try:
+        return client.show(model)
+    except ollama.ResponseError as exc:
+        if exc.status_code == 404:
+            raise ModelError(
+                f"Ollama at {host} has no model {model!r} — `sightline models pull ollama:{model}`"
+            ) from exc
+        raise ModelError(f"Ollama at {host} said: {exc.error}") from exc
+    except (ConnectionError, httpx.HTTPError) as exc:
+        raise unreachable(host) from exc
+
+
+def list_models(host: str, timeout: float = 3.0) -> list[ModelEntry]:
+    """Every model the Ollama server has, with vision read from its capabilities."""
+    client = _client(host, httpx.Timeout(timeout))
+    try:
+        listed = client.list().models
+        entries = []
+        for item in listed:
+            name = item.model or ""
+            shown = _show(client, host, name)
+            entries.append(
+                ModelEntry(
+                    name=name,
+                    backend="ollama",
+                    vision="vision" in (shown.capabilities or []),
+                    size_bytes=int(item.size) if item.size is not None else None,
+                    context_length=_context_length(shown.modelinfo),
+                )
+            )
+        return entries
+    except (ConnectionError, httpx.HTTPError) as exc:
+        raise unreachable(host) from exc
+    finally:
+        client.close()
+
+
+def pull(
+    host: str,
+    name: str,
+    progress: Callable[[str, int | None, int | None], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> None:
+    """``ollama pull`` through the server; closing the stream abandons it."""
+    client = _client(host)
+    try:
+        stream = client.pull(name, stream=True)
+        try:
+            for update in stream:
+                if cancel is not None and cancel.is_set():
+                    raise ModelError(f"pull of {name} stopped; Ollama resumes it next time")
+                if progress:
+                    progress(update.status or "", update.completed, update.total)
+        finally:
+            _close_stream(stream)
+    except ollama.ResponseError as exc:
+        raise ModelError(f"Ollama could not pull {name}: {exc.error}") from exc
+    except (ConnectionError, httpx.HTTPError) as exc:
+        raise unreachable(host) from exc
+    finally:
+        client.close()
+
+
+def _close_stream(stream: Iterator[Any]) -> None:
+    """The SDK's streams are generators over an open HTTP response; closing ends the request."""
+    close = getattr(stream, "close", None)
+    if close is not None:
+        close()
+
+
+def _wire_messages(messages: Sequence[Message]) -> list[dict[str, Any]]:
+    wire = []
+    for m in messages:
+        item: dict[str, Any] = {"role": m.role, "content": m.joined_text}
+        if m.images:
+            item["images"] = [encode_png(img) for img in m.images]
+        wire.append(item)
+    return wire
+
+
+class OllamaBackend:
+    def __init__(self, host: str, model: str, keep_alive: str | float | None = "10m") -> None:
+        self.host = host
+        self.model = model
+        self.keep_alive = keep_alive
+        self._client = _client(host)
+        shown = _show(self._client, host, model)
+        self._capabilities = Capabilities(
+            name=f"ollama:{model}",
+            backend="ollama",
+            vision="vision" in (shown.capabilities or []),
+            context_length=_context_length(shown.modelinfo) or 4096,
+            max_image_side=None,
+        )
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return self._capabilities
+
+    def close(self) -> None:
+        self._client.close()
+
+    def stream(
+        self,
+        messages: Sequence[Message],
+        params: GenParams,
+        cancel: threading.Event | None = None,
+    ) -> Iterator[Event]:
+        if any(m.images for m in messages) and not self._capabilities.vision:
+            raise ModelError(
+                f"{self.model} cannot see images (Ollama reports no vision capability) — pick a "
+                "vision model such as llava, qwen2.5vl or gemma3"
+            )
+        options: dict[str, Any] = {
+            "num_predict": params.max_tokens,
+            "temperature": params.temperature,
+            "top_p": params.top_p,
+            "seed": params.seed,
+        }
+        if params.stop:
+            options["stop"] = list(params.stop)
+        started = time.perf_counter()
+        usage = Usage()
+        try:
+            chunks = self._client.chat(
+                self.model,
+                messages=_wire_messages(messages),
+                stream=True,
+                options=options,
+                keep_alive=self.keep_alive,
+                format=object_schema(params.json_fields) if params.json_fields else None,
+            )
+        except ollama.ResponseError as exc:
+            raise ModelError(f"Ollama could not answer with {self.model}: {exc.error}") from exc
+        except (ConnectionError, httpx.HTTPError) as exc:
+            raise unreachable(self.host) from exc
+        yield from self._relay(chunks, usage, started, cancel)
+
+    def _relay(
+        self,
+        chunks: Iterator[ollama.ChatResponse],
+        usage: Usage,
+        started: float,
+        cancel: threading.Event | None,
+    ) -> Iterator[Event]:
+        said = False
+        finished = False
+        try:
+            for chunk in chunks:
+                if cancel is not None and cancel.is_set():
+                    usage.finish_reason = "cancelled"
+                    break
+                text = chunk.message.content or ""
+                if text:
+                    if not said:
+                        usage.ttft_ms = (time.perf_counter() - started) * 1000
+                        said = True
+                    yield text
+                if chunk.done:
+                    finished = True
+                    usage.prompt_tokens = chunk.prompt_eval_count or 0
+                    usage.completion_tokens = chunk.eval_count or 0
+                    if chunk.eval_duration and usage.completion_tokens:
+                        usage.tokens_per_s = usage.completion_tokens / (chunk.eval_duration / 1e9)
+                    usage.finish_reason = "length" if chunk.done_reason == "length" else "stop"
+        except (ConnectionError, httpx.HTTPError, ValueError) as exc:
+            if not said:
+                raise unreachable(self.host) from exc
+            usage.finish_reason = "error"
+            usage.error = f"the connection to Ollama at {self.host} broke mid-answer"
+        except ollama.ResponseError as exc:
+            if not said:
+                raise ModelError(f"Ollama could not answer with {self.model}: {exc.error}") from exc
+            usage.finish_reason = "error"
+            usage.error = f"Ollama stopped: {exc.error}"
+        finally:
+            _close_stream(chunks)
+        if not finished and usage.finish_reason not in ("cancelled", "error"):
+            usage.finish_reason = "error"
+            usage.error = f"Ollama at {self.host} ended the answer without finishing it"
+        yield usage

@@ -1,0 +1,195 @@
+"""Local servers that speak OpenAI's chat API: LM Studio, llama-server, vLLM, llama_cpp.server.
+
+Images go as PNG data URLs. Such servers rarely say whether a model can
+see: where one does (llama-server's ``capabilities``, LM Studio's ``type``)
+that answer is used; where it does not, the model is offered as able to see
+and a server that refuses an image has its own words shown to the user.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import openai
+
+from models.backend import Capabilities, Event, GenParams, Usage
+from models.conversation import Message
+from models.entry import ModelEntry
+from models.errors import ModelError
+from models.image_codec import data_url
+from models.json_grammar import object_schema
+
+_PLACEHOLDER_KEY = "not-needed"
+
+
+def unreachable(base_url: str) -> ModelError:
+    return ModelError(
+        f"the OpenAI-compatible server at {base_url} isn't reachable — start it or change "
+        "the server address in settings (SIGHTLINE_OPENAI_COMPAT_URL)"
+    )
+
+
+def _client(base_url: str, api_key: str | None, timeout: float = 300.0) -> openai.OpenAI:
+    return openai.OpenAI(
+        base_url=base_url, api_key=api_key or _PLACEHOLDER_KEY, max_retries=0, timeout=timeout
+    )
+
+
+def _reports_vision(extra: dict[str, Any]) -> bool:
+    capabilities = extra.get("capabilities")
+    if isinstance(capabilities, list):
+        return any(c in ("multimodal", "vision") for c in capabilities)
+    kind = extra.get("type")
+    if isinstance(kind, str):
+        return kind == "vlm"
+    return True
+
+
+def list_models(
+    base_url: str, api_key: str | None = None, timeout: float = 3.0
+) -> list[ModelEntry]:
+    client = _client(base_url, api_key, timeout)
+    try:
+        return [
+            ModelEntry(
+                name=m.id,
+                backend="openai-compat",
+                vision=_reports_vision(m.model_extra or {}),
+            )
+            for m in client.models.list()
+        ]
+    except openai.APIConnectionError as exc:
+        raise unreachable(base_url) from exc
+    except openai.APIError as exc:
+        raise ModelError(f"the server at {base_url} could not list models: {exc}") from exc
+    finally:
+        client.close()
+
+
+def _wire_messages(messages: Sequence[Message]) -> list[dict[str, Any]]:
+    wire: list[dict[str, Any]] = []
+    for m in messages:
+        if not m.images:
+            wire.append({"role": m.role, "content": m.joined_text})
+            continue
+        content: list[dict[str, Any]] = [
+            {"type": "image_url", "image_url": {"url": data_url(img)}} for img in m.images
+        ]
+        content.append({"type": "text", "text": m.joined_text})
+        wire.append({"role": m.role, "content": content})
+    return wire
+
+
+class OpenAICompatBackend:
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        api_key: str | None = None,
+        vision: bool | None = None,
+        context_length: int = 4096,
+    ) -> None:
+        self.base_url = base_url
+        self.model = model
+        self._client = _client(base_url, api_key)
+        if vision is None:
+            known = {e.name: e for e in list_models(base_url, api_key)}
+            if model not in known:
+                raise ModelError(
+                    f"the server at {base_url} has no model {model!r} "
+                    f"(it has: {', '.join(known) or 'none'})"
+                )
+            vision = known[model].vision
+        self._capabilities = Capabilities(
+            name=f"openai-compat:{model}",
+            backend="openai-compat",
+            vision=vision,
+            context_length=context_length,
+        )
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return self._capabilities
+
+    def close(self) -> None:
+        self._client.close()
+
+    def stream(
+        self,
+        messages: Sequence[Message],
+        params: GenParams,
+        cancel: threading.Event | None = None,
+    ) -> Iterator[Event]:
+        if any(m.images for m in messages) and not self._capabilities.vision:
+            raise ModelError(
+                f"{self.model} cannot see images (the server reports no vision support)"
+            )
+        response_format: Any = openai.omit
+        if params.json_fields:
+            response_format = {
+                "type": "json_schema",
+                "json_schema": {"name": "fields", "schema": object_schema(params.json_fields)},
+            }
+        started = time.perf_counter()
+        try:
+            # Messages are plain dicts in the documented wire shape, not the SDK's TypedDicts.
+            stream = self._client.chat.completions.create(  # type: ignore[call-overload]
+                model=self.model,
+                messages=_wire_messages(messages),
+                stream=True,
+                max_tokens=params.max_tokens,
+                temperature=params.temperature,
+                top_p=params.top_p,
+                seed=params.seed,
+                stop=list(params.stop) or None,
+                stream_options={"include_usage": True},
+                response_format=response_format,
+            )
+        except openai.APIConnectionError as exc:
+            raise unreachable(self.base_url) from exc
+        except openai.APIStatusError as exc:
+            raise ModelError(
+                f"the server refused the request ({exc.status_code}): {exc.message}"
+            ) from exc
+        yield from self._relay(stream, started, cancel)
+
+    def _relay(
+        self, stream: Any, started: float, cancel: threading.Event | None
+    ) -> Iterator[Event]:
+        usage = Usage()
+        said = False
+        first_at = 0.0
+        try:
+            for chunk in stream:
+                if cancel is not None and cancel.is_set():
+                    usage.finish_reason = "cancelled"
+                    break
+                if chunk.usage is not None:
+                    usage.prompt_tokens = chunk.usage.prompt_tokens
+                    usage.completion_tokens = chunk.usage.completion_tokens
+                for choice in chunk.choices:
+                    text = choice.delta.content or ""
+                    if text:
+                        if not said:
+                            first_at = time.perf_counter()
+                            usage.ttft_ms = (first_at - started) * 1000
+                            said = True
+                        yield text
+                    if choice.finish_reason:
+                        usage.finish_reason = (
+                            "length" if choice.finish_reason == "length" else "stop"
+                        )
+        except (openai.APIError, ValueError) as exc:
+            if not said:
+                raise unreachable(self.base_url) from exc
+            usage.finish_reason = "error"
+            usage.error = f"the connection to {self.base_url} broke mid-answer"
+        finally:
+            stream.close()
+        if said and usage.completion_tokens:
+            elapsed = time.perf_counter() - first_at
+            usage.tokens_per_s = usage.completion_tokens / elapsed if elapsed > 0 else 0.0
+        yield usage

@@ -1,0 +1,184 @@
+"""A small real HTTP server that speaks Ollama's documented REST API, on loopback.
+
+Ollama itself cannot be installed here, so the official ``ollama`` SDK is
+pointed at this instead: ``/api/tags``, ``/api/show`` (with
+``capabilities``), streaming NDJSON ``/api/chat`` and ``/api/pull``, and
+``{"error": ...}`` bodies. It records every request so tests can check what
+was (and was not) sent, and can cut a stream midway like a dying server.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class StandinModel:
+    vision: bool
+    context_length: int = 4096
+    size: int = 4_000_000_000
+
+
+@dataclass
+class OllamaStandin:
+    models: dict[str, StandinModel]
+    answer: list[str] = field(default_factory=lambda: ["A ", "red ", "square ", "on ", "white."])
+    cut_after: int | None = None
+    """Close the connection after this many chunks, without finishing the response."""
+    chunk_delay: float = 0.0
+    requests: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    server: ThreadingHTTPServer | None = None
+
+    @property
+    def url(self) -> str:
+        assert self.server is not None
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> OllamaStandin:
+        standin = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def _body(self) -> dict[str, Any]:
+                length = int(self.headers.get("content-length") or 0)
+                return json.loads(self.rfile.read(length) or b"{}")
+
+            def _json(self, status: int, data: dict[str, Any]) -> None:
+                payload = json.dumps(data).encode()
+                self.send_response(status)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def _stream(self, lines: list[dict[str, Any]]) -> None:
+                self.send_response(200)
+                self.send_header("content-type", "application/x-ndjson")
+                self.send_header("transfer-encoding", "chunked")
+                self.end_headers()
+                for i, line in enumerate(lines):
+                    if standin.cut_after is not None and i >= standin.cut_after:
+                        self.wfile.flush()
+                        self.close_connection = True
+                        return  # no terminating chunk: the client sees a broken stream
+                    data = (json.dumps(line) + "\n").encode()
+                    self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+                    self.wfile.flush()
+                    time.sleep(standin.chunk_delay)
+                self.wfile.write(b"0\r\n\r\n")
+
+            def do_GET(self) -> None:
+                standin.requests.append((self.path, {}))
+                if self.path == "/api/tags":
+                    self._json(
+                        200,
+                        {
+                            "models": [
+                                {
+                                    "name": n,
+                                    "model": n,
+                                    "modified_at": "2026-11-01T00:00:00Z",
+                                    "size": m.size,
+                                    "digest": "sha256:" + "0" * 64,
+                                    "details": {"format": "gguf", "family": "llama"},
+                                }
+                                for n, m in standin.models.items()
+                            ]
+                        },
+                    )
+                elif self.path == "/":
+                    self._json(200, {"status": "Ollama is running"})
+                else:
+                    self._json(404, {"error": "not found"})
+
+            def do_POST(self) -> None:
+                body = self._body()
+                standin.requests.append((self.path, body))
+                name = body.get("model") or body.get("name") or ""
+                if self.path == "/api/show":
+                    model = standin.models.get(name)
+                    if model is None:
+                        self._json(404, {"error": f"model '{name}' not found"})
+                        return
+                    caps = ["completion"] + (["vision"] if model.vision else [])
+                    self._json(
+                        200,
+                        {
+                            "modelfile": "",
+                            "parameters": "",
+                            "template": "{{ .Prompt }}",
+                            "details": {"format": "gguf", "family": "llama"},
+                            "model_info": {
+                                "general.architecture": "llama",
+                                "llama.context_length": model.context_length,
+                            },
+                            "capabilities": caps,
+                        },
+                    )
+                elif self.path == "/api/chat":
+                    if name not in standin.models:
+                        self._json(404, {"error": f"model '{name}' not found"})
+                        return
+                    lines: list[dict[str, Any]] = [
+                        {
+                            "model": name,
+                            "created_at": "2026-11-23T00:00:00Z",
+                            "message": {"role": "assistant", "content": piece},
+                            "done": False,
+                        }
+                        for piece in standin.answer
+                    ]
+                    lines.append(
+                        {
+                            "model": name,
+                            "created_at": "2026-11-23T00:00:01Z",
+                            "message": {"role": "assistant", "content": ""},
+                            "done": True,
+                            "done_reason": "stop",
+                            "total_duration": 900_000_000,
+                            "load_duration": 1_000_000,
+                            "prompt_eval_count": 42,
+                            "prompt_eval_duration": 200_000_000,
+                            "eval_count": len(standin.answer),
+                            "eval_duration": 500_000_000,
+                        }
+                    )
+                    self._stream(lines)
+                elif self.path == "/api/pull":
+                    total = 3_000_000
+                    steps = [{"status": "pulling manifest"}]
+                    steps += [
+                        {
+                            "status": "pulling 0123abcd",
+                            "digest": "sha256:0123abcd",
+                            "total": total,
+                            "completed": done,
+                        }
+                        for done in (0, total // 2, total)
+                    ]
+                    steps += [{"status": "verifying sha256 digest"}, {"status": "success"}]
+                    self._stream(steps)
+                else:
+                    self._json(404, {"error": "not found"})
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+
+    def chats(self) -> list[dict[str, Any]]:
+        return [body for path, body in self.requests if path == "/api/chat"]
