@@ -7,8 +7,9 @@ imported when an embedded model is actually opened.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from desktop.paths import app_paths
@@ -49,6 +50,41 @@ def installed_models(
     return scan(app_paths().models_dir, default=settings.default_model, on_problem=on_problem)
 
 
+def remote_models(
+    settings: Settings, on_problem: Callable[[str], None] | None = None
+) -> list[ModelEntry]:
+    """Models on the Ollama host and the OpenAI-compatible server, when they answer.
+
+    The default Ollama host is this machine; a host that does not answer is
+    reported through ``on_problem`` only when the user configured it.
+    """
+    from models.ollama_backend import list_models as ollama_models
+    from models.openai_compat_backend import list_models as compat_models
+
+    found: list[ModelEntry] = []
+    host = settings.effective_ollama_host()
+    try:
+        found += ollama_models(host, timeout=2.0)
+    except ModelError as exc:
+        if on_problem and (settings.ollama_host or os.environ.get("OLLAMA_HOST")):
+            on_problem(str(exc))
+    url = settings.effective_openai_compat_url()
+    if url:
+        try:
+            found += compat_models(url, timeout=2.0)
+        except ModelError as exc:
+            if on_problem:
+                on_problem(str(exc))
+    default = settings.default_model
+    return [replace(e, default=default == e.qualified_name) if default else e for e in found]
+
+
+def all_models(
+    settings: Settings, on_problem: Callable[[str], None] | None = None
+) -> list[ModelEntry]:
+    return installed_models(settings, on_problem) + remote_models(settings, on_problem)
+
+
 def _from_entry(entry: ModelEntry, note: str | None = None) -> ModelChoice:
     return ModelChoice(
         label=entry.qualified_name,
@@ -57,6 +93,23 @@ def _from_entry(entry: ModelEntry, note: str | None = None) -> ModelChoice:
         mmproj=Path(entry.mmproj) if entry.mmproj else None,
         note=note,
     )
+
+
+_KINDS: dict[str, BackendKind] = {
+    "embedded": "embedded",
+    "ollama": "ollama",
+    "openai-compat": "openai-compat",
+}
+
+
+def _split_name(name: str | None) -> tuple[BackendKind | None, str]:
+    """``ollama:llava:7b`` is (ollama, llava:7b), but ``llava:7b`` stays bare: tags use colons."""
+    if not name:
+        return None, ""
+    kind, sep, rest = name.partition(":")
+    if sep and kind in _KINDS and rest:
+        return _KINDS[kind], rest
+    return None, name
 
 
 def resolve_model(
@@ -76,6 +129,9 @@ def resolve_model(
     if mmproj:
         raise ModelError("--mmproj needs --model-path (the text model it belongs to)")
     wanted = name or settings.default_model
+    kind, bare = _split_name(wanted)
+    if kind in ("ollama", "openai-compat"):
+        return ModelChoice(label=f"{kind}:{bare}", backend=kind)
     entries = [e for e in installed_models(settings) if e.installed]
     if wanted is None:
         if len(entries) == 1:
@@ -87,14 +143,15 @@ def resolve_model(
             "or set one with `sightline models default NAME` "
             f"(installed: {', '.join(e.qualified_name for e in entries)})"
         )
-    kind, _, bare = wanted.rpartition(":")
-    matches = [e for e in entries if e.name == bare and (not kind or e.backend == kind)]
+    matches = [e for e in entries if e.name == bare]
+    if not matches and not kind:
+        matches = [e for e in remote_models(settings) if e.name == bare]
     if not matches:
         known = ", ".join(e.qualified_name for e in entries) or "none installed"
         raise ModelError(f"no model named {wanted!r} ({known}); {NO_MODEL_HELP}")
     note = None
-    if not kind and len(matches) > 1:
-        note = f"{bare!r} matches several models; using {matches[0].qualified_name}"
+    if not kind and (len(matches) > 1 or matches[0].backend != "embedded"):
+        note = f"{bare!r} is {matches[0].qualified_name}"
     return _from_entry(matches[0], note)
 
 
@@ -110,4 +167,19 @@ def open_backend(choice: ModelChoice, settings: Settings) -> Backend:
             n_threads=settings.n_threads,
             n_gpu_layers=settings.n_gpu_layers,
         )
-    raise ModelError(f"{choice.label}: this kind of model ({choice.backend}) cannot be opened yet")
+    bare = choice.label.split(":", 1)[1]
+    if choice.backend == "ollama":
+        from models.ollama_backend import OllamaBackend
+
+        return OllamaBackend(settings.effective_ollama_host(), bare, settings.ollama_keep_alive)
+    if choice.backend == "openai-compat":
+        from models.openai_compat_backend import OpenAICompatBackend
+
+        url = settings.effective_openai_compat_url()
+        if not url:
+            raise ModelError(
+                "no OpenAI-compatible server is set — set openai_compat_url in settings or "
+                "SIGHTLINE_OPENAI_COMPAT_URL"
+            )
+        return OpenAICompatBackend(url, bare)
+    raise ModelError(f"{choice.label}: this kind of model cannot be opened here")

@@ -20,6 +20,7 @@ from models.errors import InputError
 class Settings:
     default_model: str | None = None
     ollama_host: str | None = None
+    ollama_keep_alive: str = "10m"
     openai_compat_url: str | None = None
     n_threads: int | None = None
     n_gpu_layers: int = 0

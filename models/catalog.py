@@ -39,6 +39,7 @@ class CatalogEntry:
     text: CatalogFile
     mmproj: CatalogFile
     source: str = "built-in"
+    rank: int = 0
 
     @property
     def size_bytes(self) -> int | None:
@@ -78,6 +79,7 @@ def _entries(text: str, origin: str) -> dict[str, CatalogEntry]:
                 text=_file(raw.get("text"), f"{where}.text"),
                 mmproj=_file(raw.get("mmproj"), f"{where}.mmproj"),
                 source=origin,
+                rank=int(raw.get("rank", 0)),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise InputError(f"{where}: missing or invalid field ({exc})") from exc

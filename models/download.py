@@ -179,9 +179,10 @@ def _stream_to(
     fresh = 0
     last_report = 0.0
     mode = "ab" if offset else "wb"
-    with part.open(mode) as out:
+    with part.open(mode, buffering=CHUNK) as out:
         try:
-            for block in response.iter_bytes(CHUNK):
+            # Unsized iteration hands on every network read, so a cut loses nothing received.
+            for block in response.iter_bytes():
                 if cancel is not None and cancel.is_set():
                     raise DownloadCancelled(
                         f"download stopped; {part.name} keeps {_human(offset)} for a resume"
@@ -191,9 +192,11 @@ def _stream_to(
                 offset += len(block)
                 fresh += len(block)
                 now = time.monotonic()
-                if progress and (now - last_report > 0.1 or offset == total):
+                if now - last_report > 0.1 or offset == total:
                     last_report = now
-                    progress(Progress(offset, total, fresh / max(now - started, 1e-6)))
+                    out.flush()  # what a resume can keep if the process dies right now
+                    if progress:
+                        progress(Progress(offset, total, fresh / max(now - started, 1e-6)))
         except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
             out.flush()
             raise ModelError(

@@ -215,10 +215,9 @@ def pull(
 def recommend(
     catalog: dict[str, CatalogEntry], ram_bytes: int, free_disk_bytes: int
 ) -> CatalogEntry | None:
-    """The most capable catalog model that fits in memory with headroom and on disk.
+    """The highest-ranked catalog model that fits in memory with headroom and on disk.
 
-    Bigger models (by RAM needed) are taken as more capable; a model whose
-    download size is unknown is judged by RAM alone.
+    A model whose download size is unknown is judged by RAM alone.
     """
     usable_ram = ram_bytes * 0.75
     fitting = [
@@ -227,4 +226,4 @@ def recommend(
         if e.ram_gb * 1e9 <= usable_ram
         and (e.size_bytes is None or e.size_bytes * 1.1 <= free_disk_bytes)
     ]
-    return max(fitting, key=lambda e: (e.ram_gb, e.size_bytes or 0), default=None)
+    return max(fitting, key=lambda e: (e.rank, -e.ram_gb), default=None)

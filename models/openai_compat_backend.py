@@ -162,6 +162,7 @@ class OpenAICompatBackend:
         usage = Usage()
         said = False
         first_at = 0.0
+        pieces = 0
         try:
             for chunk in stream:
                 if cancel is not None and cancel.is_set():
@@ -173,6 +174,7 @@ class OpenAICompatBackend:
                 for choice in chunk.choices:
                     text = choice.delta.content or ""
                     if text:
+                        pieces += 1
                         if not said:
                             first_at = time.perf_counter()
                             usage.ttft_ms = (first_at - started) * 1000
@@ -189,6 +191,10 @@ class OpenAICompatBackend:
             usage.error = f"the connection to {self.base_url} broke mid-answer"
         finally:
             stream.close()
+        if not usage.completion_tokens and pieces:
+            # Servers that send no usage while streaming stream one token per chunk.
+            usage.completion_tokens = pieces
+            usage.extra["completion_tokens_estimated"] = 1.0
         if said and usage.completion_tokens:
             elapsed = time.perf_counter() - first_at
             usage.tokens_per_s = usage.completion_tokens / elapsed if elapsed > 0 else 0.0

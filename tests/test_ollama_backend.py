@@ -69,7 +69,9 @@ def test_an_image_reaches_a_vision_model_as_png(ollama: OllamaStandin) -> None:
 
 def test_a_text_only_model_is_never_sent_an_image(ollama: OllamaStandin) -> None:
     backend = OllamaBackend(ollama.url, "llama3.2:3b")
-    with pytest.raises(ModelError, match="cannot see images .Ollama reports no vision capability."):
+    with pytest.raises(
+        ModelError, match=r"cannot see images .Ollama reports no vision capability."
+    ):
         ask(backend, image_part((1, 2, 3)))
     assert ollama.chats() == []
     text, _ = ask(backend)
@@ -106,7 +108,7 @@ def test_cancel_stops_the_stream(ollama: OllamaStandin) -> None:
 
 
 def test_unknown_model_and_unreachable_host_say_what_to_do(ollama: OllamaStandin) -> None:
-    with pytest.raises(ModelError, match="no model 'nope'.*models pull ollama:nope"):
+    with pytest.raises(ModelError, match=r"no model 'nope'.*models pull ollama:nope"):
         OllamaBackend(ollama.url, "nope")
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

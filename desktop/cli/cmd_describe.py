@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import sys
 import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
+from desktop.cli.interrupts import interrupt_cancels
 from desktop.history.store import HistoryStore
 from desktop.ingest import ingest_file
 from desktop.model_choice import ModelChoice, open_backend, resolve_model
@@ -78,25 +76,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 # -- shared plumbing ---------------------------------------------------------
-
-
-@contextmanager
-def _interrupt_cancels(cancel: threading.Event) -> Iterator[None]:
-    """First Ctrl-C asks the model to stop (the partial answer is kept); a second one aborts."""
-
-    def handler(_signum: int, _frame: FrameType | None) -> None:
-        if cancel.is_set():
-            raise KeyboardInterrupt
-        cancel.set()
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGINT, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 def _say(text: str) -> None:
@@ -204,7 +183,7 @@ def _ask_once(
 ) -> int:
     setup = _Setup(args)
     try:
-        with _interrupt_cancels(setup.cancel):
+        with interrupt_cancels(setup.cancel):
             images = _ingest(files, setup.choice, setup.settings, args.pages, setup.cancel)
             if setup.cancel.is_set():
                 return EXIT_INTERRUPTED
@@ -278,7 +257,7 @@ def run_chat(args: argparse.Namespace) -> int:
     setup = _Setup(args)
     interactive = sys.stdin.isatty()
     try:
-        with _interrupt_cancels(setup.cancel):
+        with interrupt_cancels(setup.cancel):
             pending = _ingest(args.files, setup.choice, setup.settings, args.pages, setup.cancel)
             pending_files = list(args.files)
             session = ChatSession(
