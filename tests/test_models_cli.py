@@ -55,7 +55,9 @@ def test_every_catalog_entry_is_complete() -> None:
     for entry in catalog.values():
         assert entry.text.url.startswith("https://huggingface.co/")
         assert entry.mmproj.url.endswith(".gguf")
-        assert entry.license and entry.ram_gb > 0 and entry.context_length > 0
+        assert entry.license
+        assert entry.ram_gb > 0
+        assert entry.context_length > 0
 
 
 def test_a_user_catalog_adds_entries_and_a_broken_one_is_named(tmp_path: Path) -> None:

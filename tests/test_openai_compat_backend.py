@@ -121,7 +121,7 @@ def test_cancel_closes_the_stream(server: Any) -> None:
 
 
 def test_a_missing_model_and_a_dead_server_are_clear(server: Any) -> None:
-    with pytest.raises(ModelError, match="has no model 'other'.*it has: tiny"):
+    with pytest.raises(ModelError, match=r"has no model 'other'.*it has: tiny"):
         OpenAICompatBackend(server[0], "other")
     dead = f"http://127.0.0.1:{_free_port()}/v1"
     with pytest.raises(ModelError, match=f"server at {dead} isn't reachable"):
