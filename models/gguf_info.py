@@ -257,6 +257,14 @@ def validate_pair(text: str | Path, mmproj: str | Path) -> tuple[GgufHeader, Ggu
     """Check that a text model and a projector can work together."""
     text_header = read_text_model(text)
     proj_header = read_projector(mmproj)
+    check_pair(text_header, proj_header)
+    return text_header, proj_header
+
+
+def check_pair(text_header: GgufHeader, proj_header: GgufHeader) -> None:
+    """The same check on headers already read: a projector must feed the text model's width."""
+    if not proj_header.is_projector or not proj_header.has_vision_encoder:
+        raise ModelError.for_file(proj_header.path, "not a CLIP vision projector")
     proj_dim = proj_header.projection_dim
     if proj_dim is not None and proj_dim != text_header.embedding_length:
         raise ModelError.for_file(
@@ -265,4 +273,3 @@ def validate_pair(text: str | Path, mmproj: str | Path) -> tuple[GgufHeader, Ggu
             f"embedding size {text_header.embedding_length} ({text_header.path.name}) — "
             "use the mmproj made for this model",
         )
-    return text_header, proj_header

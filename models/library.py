@@ -20,7 +20,13 @@ from models.catalog import CatalogEntry
 from models.download import Progress, disk_free, download
 from models.entry import ModelEntry
 from models.errors import ModelError
-from models.gguf_info import GgufHeader, read_header, read_text_model, validate_pair
+from models.gguf_info import (
+    GgufHeader,
+    check_pair,
+    read_header,
+    read_text_model,
+    validate_pair,
+)
 
 _MMPROJ_PATTERNS = ("mmproj-{stem}.gguf", "{stem}-mmproj.gguf", "{stem}.mmproj.gguf")
 
@@ -31,7 +37,7 @@ def _entry(
     vision = False
     if mmproj is not None:
         try:
-            validate_pair(text.path, mmproj.path)
+            check_pair(text, mmproj)
             vision = True
         except ModelError:
             vision = False

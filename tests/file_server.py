@@ -34,6 +34,7 @@ class FileServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # a real server does not add 40 ms per response
 
             def log_message(self, *args: Any) -> None:
                 pass
