@@ -52,6 +52,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     how = p.add_mutually_exclusive_group()
     how.add_argument("--preset", metavar="NAME", help="a prompt preset (see `sightline presets`)")
     how.add_argument("--prompt", metavar="TEXT", help="your own instruction or question")
+    p.add_argument("--popup", action="store_true", help="show the description in a small window")
     p.add_argument("--fields", metavar="A,B,C", help="keys for the json preset")
     _add_common(p)
     p.set_defaults(func=run_describe)
@@ -214,6 +215,10 @@ def _params(
 
 
 def run_describe(args: argparse.Namespace) -> int:
+    if args.popup:
+        from desktop.cli.cmd_gui import launch
+
+        return launch(args.files, popup=True)
     fields = tuple(f.strip() for f in args.fields.split(",") if f.strip()) if args.fields else None
     preset: Preset | None = None
     if args.prompt:

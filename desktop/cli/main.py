@@ -10,6 +10,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from desktop.logs import configure_logging
 from desktop.messages import describe_error
@@ -18,6 +19,7 @@ _COMMAND_MODULES = (
     "desktop.cli.cmd_describe",
     "desktop.cli.cmd_history",
     "desktop.cli.cmd_models",
+    "desktop.cli.cmd_gui",
 )
 EXIT_INTERRUPTED = 130
 
@@ -33,15 +35,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _wants_window(args: list[str]) -> bool:
+    """No arguments, or only files (what a file manager passes): open the window."""
+    if not args:
+        return True
+    return all(not a.startswith("-") and Path(a).exists() for a in args)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     try:
         configure_logging()
+        if _wants_window(args_list):
+            from desktop.cli.cmd_gui import launch
+
+            return launch(args_list)
         parser = build_parser()
         args = parser.parse_args(args_list)
-        if not getattr(args, "func", None):
-            parser.print_help()
-            return 0
         code: int = args.func(args)
         return code
     except KeyboardInterrupt:
