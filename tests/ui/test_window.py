@@ -156,7 +156,7 @@ def test_a_bad_file_shows_a_banner_and_the_conversation_survives(
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 30)
     drop_files(window, broken)
-    qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=10000)
+    qtbot.waitUntil(window.banner.isVisible, timeout=10000)
     assert "broken.png" in window.banner.label.text()
     assert window.chips == []
     assert len(messages(window)) == 2
