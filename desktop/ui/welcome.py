@@ -97,10 +97,14 @@ class WelcomePanel(QFrame):
             self.recommended.setText("No catalog model fits this machine's memory and disk.")
             self.download_button.setEnabled(False)
             return
-        size = f"{self.entry.size_bytes / 1e9:.1f} GB" if self.entry.size_bytes else "a few GB"
+        size = (
+            f"about {self.entry.size_bytes / 1e9:.1f} GB to download"
+            if self.entry.size_bytes
+            else "download size not listed"
+        )
         self.recommended.setText(
-            f"<b>Recommended for this computer:</b> {self.entry.title} — about {size} to "
-            f"download, needs about {self.entry.ram_gb:g} GB of memory, license "
+            f"<b>Recommended for this computer:</b> {self.entry.title} — {size}, "
+            f"needs about {self.entry.ram_gb:g} GB of memory, license "
             f"{self.entry.license}. Downloads resume if interrupted."
         )
         self.download_button.setEnabled(True)
