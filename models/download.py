@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -21,6 +20,7 @@ from pathlib import Path
 import httpx
 
 from models.errors import ModelError, SightlineError
+from models.machine import disk_free
 
 CHUNK = 1 << 20
 _SAFETY_MARGIN = 64 << 20
@@ -52,13 +52,6 @@ class Downloaded:
     size: int
     verified: bool
     """True when the hash matched one the catalog listed before the download."""
-
-
-def disk_free(path: Path) -> int:
-    probe = path
-    while not probe.exists():
-        probe = probe.parent
-    return shutil.disk_usage(probe).free
 
 
 def _human(n: float) -> str:

@@ -14,24 +14,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-import gguf
-
 from models.errors import ModelError
 
 GGUF_MAGIC = b"GGUF"
 _DEFAULT_ALIGNMENT = 32
+# GGUF metadata value types, as the format specification numbers them.
+_STRING, _ARRAY = 8, 9
 _SCALARS: dict[int, str] = {
-    gguf.GGUFValueType.UINT8: "<B",
-    gguf.GGUFValueType.INT8: "<b",
-    gguf.GGUFValueType.UINT16: "<H",
-    gguf.GGUFValueType.INT16: "<h",
-    gguf.GGUFValueType.UINT32: "<I",
-    gguf.GGUFValueType.INT32: "<i",
-    gguf.GGUFValueType.FLOAT32: "<f",
-    gguf.GGUFValueType.BOOL: "<?",
-    gguf.GGUFValueType.UINT64: "<Q",
-    gguf.GGUFValueType.INT64: "<q",
-    gguf.GGUFValueType.FLOAT64: "<d",
+    0: "<B",  # uint8
+    1: "<b",  # int8
+    2: "<H",  # uint16
+    3: "<h",  # int16
+    4: "<I",  # uint32
+    5: "<i",  # int32
+    6: "<f",  # float32
+    7: "<?",  # bool
+    10: "<Q",  # uint64
+    11: "<q",  # int64
+    12: "<d",  # float64
 }
 _DYNAMIC_RESOLUTION = {
     "qwen2vl_merger",
@@ -148,14 +148,14 @@ def _skip_string(f: BinaryIO) -> None:
 
 
 def _read_value(f: BinaryIO, vtype: int) -> Any:
-    if vtype == gguf.GGUFValueType.STRING:
+    if vtype == _STRING:
         return _read_string(f)
-    if vtype == gguf.GGUFValueType.ARRAY:
+    if vtype == _ARRAY:
         item_type = _read(f, "<I")
         count = _read(f, "<Q")
         if count <= _KEEP_ARRAY_MAX:
             return [_read_value(f, item_type) for _ in range(count)]
-        if item_type == gguf.GGUFValueType.STRING:
+        if item_type == _STRING:
             for _ in range(count):
                 _skip_string(f)
         elif item_type in _SCALARS:
@@ -170,8 +170,48 @@ def _read_value(f: BinaryIO, vtype: int) -> Any:
     return _read(f, fmt)
 
 
+# ggml tensor types -> (elements per block, bytes per block) for the common ones, so that
+# listing models never loads the gguf package (and numpy); tests check it against gguf's table.
+QUANT_SIZES: dict[int, tuple[int, int]] = {
+    0: (1, 4),
+    1: (1, 2),
+    2: (32, 18),
+    3: (32, 20),
+    6: (32, 22),
+    7: (32, 24),
+    8: (32, 34),
+    9: (32, 40),
+    10: (256, 84),
+    11: (256, 110),
+    12: (256, 144),
+    13: (256, 176),
+    14: (256, 210),
+    15: (256, 292),
+    16: (256, 66),
+    17: (256, 74),
+    18: (256, 98),
+    19: (256, 50),
+    20: (32, 18),
+    21: (256, 110),
+    22: (256, 82),
+    23: (256, 136),
+    24: (1, 1),
+    25: (1, 2),
+    26: (1, 4),
+    27: (1, 8),
+    28: (1, 8),
+    29: (256, 56),
+    30: (1, 2),
+}
+
+
 def _tensor_bytes(shape: tuple[int, ...], ggml_type: int) -> int:
-    block, type_size = gguf.GGML_QUANT_SIZES[gguf.GGMLQuantizationType(ggml_type)]
+    sizes = QUANT_SIZES.get(ggml_type)
+    if sizes is None:
+        import gguf  # a rarer type: ask the package that knows them all
+
+        sizes = gguf.GGML_QUANT_SIZES[gguf.GGMLQuantizationType(ggml_type)]
+    block, type_size = sizes
     elements = 1
     for dim in shape:
         elements *= dim

@@ -15,9 +15,9 @@ import shutil
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from models.catalog import CatalogEntry
-from models.download import Progress, disk_free, download
 from models.entry import ModelEntry
 from models.errors import ModelError
 from models.gguf_info import (
@@ -27,6 +27,10 @@ from models.gguf_info import (
     read_text_model,
     validate_pair,
 )
+from models.machine import disk_free
+
+if TYPE_CHECKING:
+    from models.download import Progress
 
 _MMPROJ_PATTERNS = ("mmproj-{stem}.gguf", "{stem}-mmproj.gguf", "{stem}.mmproj.gguf")
 
@@ -178,9 +182,12 @@ def pull(
     *,
     progress: Callable[[str, Progress], None] | None = None,
     cancel: threading.Event | None = None,
-    free_space: Callable[[Path], int] = disk_free,
+    free_space: Callable[[Path], int] | None = None,
 ) -> ModelEntry:
     """Download a catalog model's text model and projector together; resumable."""
+    from models.download import download  # httpx only when downloading
+
+    free_space = free_space or disk_free
     folder = models_dir / _valid_name(entry.name)
     if entry.size_bytes is not None:
         needed = sum(

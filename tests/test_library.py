@@ -34,6 +34,15 @@ def test_headers_tell_shape_and_projection(vlm_a: Any, vlm_b: Any) -> None:
     assert a.metadata["tokenizer.ggml.tokens"].length > 256, "the vocabulary is skipped, not read"
 
 
+def test_the_quantization_table_matches_the_gguf_package() -> None:
+    import gguf
+
+    from models.gguf_info import QUANT_SIZES
+
+    for ggml_type, sizes in QUANT_SIZES.items():
+        assert gguf.GGML_QUANT_SIZES[gguf.GGMLQuantizationType(ggml_type)] == sizes
+
+
 def test_scan_finds_folders_and_loose_pairs(
     sightline_home: Path, vlm_a: Any, vlm_b: Any, vlm_text_only: Any, tmp_path: Path
 ) -> None:

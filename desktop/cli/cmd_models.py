@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import shutil
 import sys
 import threading
 from pathlib import Path
@@ -18,6 +16,7 @@ from models.catalog import CatalogEntry, load_catalog
 from models.download import Progress
 from models.entry import ModelEntry
 from models.errors import InputError, ModelError
+from models.machine import disk_free, total_ram
 
 EXIT_INTERRUPTED = 130
 
@@ -195,21 +194,10 @@ def run_default(args: argparse.Namespace) -> int:
     return 0
 
 
-def _machine_ram() -> int:
-    try:
-        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
-    except (ValueError, OSError, AttributeError):
-        return 8 * 10**9
-
-
 def run_recommend(args: argparse.Namespace) -> int:
     from models.library import recommend
 
-    models_dir = app_paths().models_dir
-    probe = models_dir if models_dir.exists() else models_dir.parent
-    while not probe.exists():
-        probe = probe.parent
-    ram, free = _machine_ram(), shutil.disk_usage(probe).free
+    ram, free = total_ram(), disk_free(app_paths().models_dir)
     best = recommend(_catalog(), ram, free)
     if best is None:
         raise ModelError(

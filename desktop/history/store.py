@@ -20,8 +20,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from PIL import Image
-
 from desktop.history.migrations import migrate
 from desktop.paths import app_paths
 from models.backend import Usage
@@ -147,6 +145,8 @@ def fts_query(query: str) -> str:
 
 
 def _png(image: ImagePart) -> bytes:
+    from PIL import Image  # loaded on the first image, not at start-up
+
     buf = io.BytesIO()
     Image.frombytes("RGB", (image.width, image.height), image.rgb).save(
         buf, "PNG", compress_level=3
@@ -432,6 +432,8 @@ class HistoryStore:
         return bytes(row[0])
 
     def image(self, attachment: Attachment) -> ImagePart:
+        from PIL import Image
+
         with Image.open(io.BytesIO(self.blob_png(attachment.digest))) as img:
             rgb = img.convert("RGB")
             return ImagePart.from_rgb(rgb.width, rgb.height, rgb.tobytes(), attachment.label)

@@ -38,10 +38,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.history.export import export_json, export_markdown
 from desktop.history.store import HistoryStore, StoredMessage
-from desktop.ingest import DEFAULT_MAX_PAGES, ingest_file, pdf_page_count, prepare_image_bytes
-from desktop.ingest.sniff import Kind
 from desktop.messages import describe_error
 from desktop.model_choice import ModelChoice, installed_models, remote_models
 from desktop.model_host import ModelHost
@@ -350,6 +347,8 @@ class MainWindow(QMainWindow):
             self.export_conversation(cid, fmt, Path(path))
 
     def export_conversation(self, cid: int, fmt: str, path: Path) -> worker.Job:
+        from desktop.history.export import export_json, export_markdown
+
         exporter = export_json if fmt == "json" else export_markdown
 
         def work(cancel: threading.Event) -> Iterator[Path]:
@@ -481,12 +480,14 @@ class MainWindow(QMainWindow):
         return self.settings.max_image_side
 
     def attach_files(self, files: list[str]) -> None:
+        # Ingestion pulls in Pillow, numpy and poppler glue: loaded on first use, not at start.
+        from desktop.ingest import DEFAULT_MAX_PAGES, pdf_page_count, sniff_file
+        from desktop.ingest.sniff import Kind
+
         for name in files:
             path = Path(name)
             pages: str | None = None
             try:
-                from desktop.ingest import sniff_file
-
                 if sniff_file(path) is Kind.PDF:
                     count = pdf_page_count(path)
                     if count > DEFAULT_MAX_PAGES:
@@ -506,6 +507,8 @@ class MainWindow(QMainWindow):
             self._ingest_into_chip(path, pages)
 
     def _ingest_into_chip(self, path: Path, pages: str | None) -> None:
+        from desktop.ingest import ingest_file
+
         chip = Chip(path.name)
         self._add_chip(chip)
         max_side = self._max_side()
@@ -550,6 +553,8 @@ class MainWindow(QMainWindow):
         self._track(job)
 
     def attach_image_bytes(self, data: bytes, name: str) -> None:
+        from desktop.ingest import prepare_image_bytes
+
         chip = Chip(name)
         self._add_chip(chip)
         max_side = self._max_side()

@@ -22,19 +22,9 @@ from desktop.paths import app_paths
 from desktop.settings import save_settings
 from desktop.ui import worker
 from models.catalog import CatalogEntry, load_catalog
-from models.download import disk_free
 
 if TYPE_CHECKING:
     from desktop.ui.main_window import MainWindow
-
-
-def _machine_ram() -> int:
-    import os
-
-    try:
-        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
-    except (ValueError, OSError, AttributeError):
-        return 8 * 10**9
 
 
 class WelcomePanel(QFrame):
@@ -89,10 +79,11 @@ class WelcomePanel(QFrame):
 
     def refresh(self) -> None:
         from models.library import recommend
+        from models.machine import disk_free, total_ram
 
         models_dir = app_paths().models_dir
         catalog = load_catalog(app_paths().config_dir)
-        self.entry = recommend(catalog, _machine_ram(), disk_free(models_dir))
+        self.entry = recommend(catalog, total_ram(), disk_free(models_dir))
         if self.entry is None:
             self.recommended.setText("No catalog model fits this machine's memory and disk.")
             self.download_button.setEnabled(False)

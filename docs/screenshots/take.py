@@ -38,7 +38,7 @@ ANSWER = """The chart shows **quarterly revenue** for 2026:
 |---|---:|---:|
 | Q1 | €1.2 M | — |
 | Q2 | €1.5 M | +25 % |
-| Q3 | €1.4 M | −7 % |
+| Q3 | €1.4 M | -7 % |
 
 - Q2 is the strongest quarter.
 - Q3 dips slightly; the legend attributes it to *seasonal demand*.
@@ -65,8 +65,16 @@ def seed_history() -> int:
     store.add_user_message(cid, "Read this chart and give me the numbers.", [chart()])
     writer = store.start_answer(cid, "embedded:tiny", "embedded")
     writer.append(ANSWER)
-    writer.finish(Usage(prompt_tokens=612, cached_tokens=0, completion_tokens=118,
-                        tokens_per_s=31.4, ttft_ms=850, finish_reason="stop"))
+    writer.finish(
+        Usage(
+            prompt_tokens=612,
+            cached_tokens=0,
+            completion_tokens=118,
+            tokens_per_s=31.4,
+            ttft_ms=850,
+            finish_reason="stop",
+        )
+    )
     for title in ("Defects on the blue mug", "Alt text for the team photo", "Invoice 2026-114"):
         other = store.create_conversation()
         store.add_user_message(other, title, [])
