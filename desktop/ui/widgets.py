@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -132,7 +133,7 @@ class MessageView(QFrame):
         self.action_row.addStretch(1)
         layout.addLayout(self.action_row)
         self.text = text
-        self._dirty = False
+        self._last_render_ms = 0.0
         self._render_timer = QTimer(self)
         self._render_timer.setSingleShot(True)
         self._render_timer.timeout.connect(self._render)
@@ -142,22 +143,30 @@ class MessageView(QFrame):
         button = QToolButton()
         button.setText(label)
         button.setAutoRaise(True)
-        button.clicked.connect(handler)
+        # Qt passes `checked` to clicked's slots; handlers here take no arguments.
+        button.clicked.connect(lambda _checked=False: handler())
         self.action_row.addWidget(button)
         return button
 
     def append(self, chunk: str) -> None:
-        """Streamed text: rendering is coalesced to ~30 frames a second, never per token."""
+        """Streamed text is re-rendered at most ~30 times a second, never per token.
+
+        A long answer takes longer to lay out, so the pause between renders
+        grows with the cost of the last one: rendering never takes more than
+        about a fifth of the GUI thread, however long the answer gets.
+        """
         self.text += chunk
         if not self._render_timer.isActive():
-            self._render_timer.start(33)
+            self._render_timer.start(max(33, int(4 * self._last_render_ms)))
 
     def set_text(self, text: str) -> None:
         self.text = text
         self._render()
 
     def _render(self) -> None:
+        started = time.perf_counter()
         self.body.setMarkdown(self.text or "…")
+        self._last_render_ms = (time.perf_counter() - started) * 1000
 
     def set_footer(self, text: str) -> None:
         self.footer.setText(text)
