@@ -243,12 +243,7 @@ class OllamaBackend:
         try:
             for chunk in chunks:
                 if cancel is not None and cancel.is_set():
-                    yield Usage(
-                        completion_tokens=pieces,
-                        ttft_ms=clock.ttft_ms,
-                        tokens_per_s=clock.tokens_per_s(pieces),
-                        finish_reason="cancelled",
-                    )
+                    yield clock.cancelled(pieces)
                     return
                 text = chunk.message.content or ""
                 if text:
@@ -262,12 +257,7 @@ class OllamaBackend:
             error = _translate(self._host, self._model, exc)
             if not clock.seen_tokens:
                 raise error from None
-            yield Usage(
-                completion_tokens=pieces,
-                ttft_ms=clock.ttft_ms,
-                finish_reason="error",
-                error=str(error),
-            )
+            yield clock.failed(pieces, error)
             return
         finally:
             chunks.close()
@@ -275,12 +265,7 @@ class OllamaBackend:
             error = ModelError(f"Ollama at {self._host} closed the answer before it finished")
             if not clock.seen_tokens:
                 raise error
-            yield Usage(
-                completion_tokens=pieces,
-                ttft_ms=clock.ttft_ms,
-                finish_reason="error",
-                error=str(error),
-            )
+            yield clock.failed(pieces, error)
             return
         yield _usage(final, clock)
 

@@ -1,4 +1,4 @@
-"""Client-side timing of a streamed answer.
+"""Client-side timing of a streamed answer, and the ``Usage`` of one that ends early.
 
 Servers report their own durations, but the user waits for the network and
 the queue too, so time to first token is always measured here.
@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+
+from models.backend import Usage
+from models.errors import ModelError
 
 
 @dataclass(slots=True)
@@ -33,3 +36,20 @@ class StreamClock:
             return 0.0
         elapsed = time.perf_counter() - self.first_token
         return (completion_tokens - 1) / elapsed if elapsed > 0 else 0.0
+
+    def cancelled(self, completion_tokens: int) -> Usage:
+        return Usage(
+            completion_tokens=completion_tokens,
+            ttft_ms=self.ttft_ms,
+            tokens_per_s=self.tokens_per_s(completion_tokens),
+            finish_reason="cancelled",
+        )
+
+    def failed(self, completion_tokens: int, error: ModelError) -> Usage:
+        """The end of an answer that broke after its first token: the text so far stays."""
+        return Usage(
+            completion_tokens=completion_tokens,
+            ttft_ms=self.ttft_ms,
+            finish_reason="error",
+            error=str(error),
+        )
