@@ -10,7 +10,6 @@ slightly noisy paper). Prints the median of N runs per encoder, side by side.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import statistics
 import sys
 import time
@@ -27,9 +26,7 @@ from models.conversation import ImagePart
 
 def _part(img: Image.Image, label: str) -> ImagePart:
     rgb = img.convert("RGB")
-    data = rgb.tobytes()
-    digest = hashlib.sha256(data + f"{rgb.width}x{rgb.height}".encode()).hexdigest()
-    return ImagePart(digest, rgb.width, rgb.height, data, label)
+    return ImagePart.from_rgb(rgb.width, rgb.height, rgb.tobytes(), label)
 
 
 def _photo(side: int) -> Image.Image:

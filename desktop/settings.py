@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import tomllib
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import Any, get_args, get_type_hints
 
 from desktop.paths import app_paths
 from models.errors import InputError
@@ -20,6 +20,7 @@ from models.errors import InputError
 class Settings:
     default_model: str | None = None
     ollama_host: str | None = None
+    ollama_keep_alive: str = "10m"
     openai_compat_url: str | None = None
     n_threads: int | None = None
     n_gpu_layers: int = 0
@@ -43,8 +44,31 @@ def load_settings() -> Settings:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise InputError.for_file(path, f"settings file is not valid TOML ({exc})") from exc
-    known = {f.name for f in fields(Settings)}
-    return Settings(**{k: v for k, v in raw.items() if k in known})
+    hints = get_type_hints(Settings)
+    values: dict[str, Any] = {}
+    for f in fields(Settings):
+        if f.name not in raw:
+            continue
+        value, expected = raw[f.name], hints[f.name]
+        if not _accepts(expected, value):
+            raise InputError.for_file(
+                path, f"setting {f.name!r} should be {_describe(expected)}, not {value!r}"
+            )
+        values[f.name] = value
+    return Settings(**values)
+
+
+def _accepts(expected: Any, value: Any) -> bool:
+    options = get_args(expected) or (expected,)
+    if isinstance(value, bool):
+        return bool in options
+    return any(isinstance(value, o) for o in options if o is not bool)
+
+
+def _describe(expected: Any) -> str:
+    names = {bool: "true or false", int: "a whole number", str: "text", float: "a number"}
+    options = [o for o in (get_args(expected) or (expected,)) if o is not type(None)]
+    return " or ".join(names.get(o, getattr(o, "__name__", str(o))) for o in options)
 
 
 def _toml_value(value: Any) -> str:

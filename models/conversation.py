@@ -7,6 +7,7 @@ pixels, so a backend can recognise an image it has seen before.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Literal
 
@@ -26,6 +27,14 @@ class ImagePart:
     height: int
     rgb: bytes
     label: str = ""
+
+    @classmethod
+    def from_rgb(cls, width: int, height: int, rgb: bytes, label: str = "") -> ImagePart:
+        """The one place an image's identity is computed: the same pixels, the same digest."""
+        if len(rgb) != width * height * 3:
+            raise ValueError(f"expected {width * height * 3} RGB bytes, got {len(rgb)}")
+        digest = hashlib.sha256(f"{width}x{height}:".encode() + rgb).hexdigest()
+        return cls(digest, width, height, rgb, label)
 
 
 @dataclass(frozen=True, slots=True)

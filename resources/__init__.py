@@ -1,1 +1,1 @@
-"""Data shipped with Sightline: prompt presets, the model catalog, icons, desktop-entry templates."""
+"""Data shipped with Sightline: prompt presets, model catalog, icons, desktop entries."""

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from tests import socket_guard
+from tests.tinyvlm import SPEC_A, SPEC_B, SPEC_BENCH, SPEC_EMPTY, SPEC_TEXT_ONLY, VlmSpec, write_vlm
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 socket_guard.install()
@@ -18,12 +19,14 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(autouse=True)
-def sightline_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def sightline_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("SIGHTLINE_HOME", str(home))
     for var in ("OLLAMA_HOST", "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY"):
         monkeypatch.delenv(var, raising=False)
-    yield home
+    return home
 
 
 @pytest.fixture
@@ -34,3 +37,43 @@ def cli_env(sightline_home: Path) -> dict[str, str]:
     env["PYTHONPATH"] = os.pathsep.join([str(GUARD_DIR), str(REPO)])
     env["PYTHONUNBUFFERED"] = "1"
     return env
+
+
+@dataclass(frozen=True)
+class Vlm:
+    spec: VlmSpec
+    model: Path
+    mmproj: Path | None
+
+
+def _vlm(factory: pytest.TempPathFactory, spec: VlmSpec) -> Vlm:
+    model, mmproj = write_vlm(spec, factory.mktemp(spec.name))
+    return Vlm(spec, model, mmproj)
+
+
+@pytest.fixture(scope="session")
+def vlm_a(tmp_path_factory: pytest.TempPathFactory) -> Vlm:
+    """SentencePiece vocabulary, LLaVA-1.5 template, 56 px images (16 tokens)."""
+    return _vlm(tmp_path_factory, SPEC_A)
+
+
+@pytest.fixture(scope="session")
+def vlm_b(tmp_path_factory: pytest.TempPathFactory) -> Vlm:
+    """Byte-level BPE vocabulary, ChatML template, GQA, 84 px images (36 tokens)."""
+    return _vlm(tmp_path_factory, SPEC_B)
+
+
+@pytest.fixture(scope="session")
+def vlm_empty(tmp_path_factory: pytest.TempPathFactory) -> Vlm:
+    return _vlm(tmp_path_factory, SPEC_EMPTY)
+
+
+@pytest.fixture(scope="session")
+def vlm_text_only(tmp_path_factory: pytest.TempPathFactory) -> Vlm:
+    return _vlm(tmp_path_factory, SPEC_TEXT_ONLY)
+
+
+@pytest.fixture(scope="session")
+def vlm_slow(tmp_path_factory: pytest.TempPathFactory) -> Vlm:
+    """Big enough (576 image tokens, ~300 tokens/s here) to interrupt mid-answer."""
+    return _vlm(tmp_path_factory, SPEC_BENCH)

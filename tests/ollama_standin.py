@@ -1,278 +1,185 @@
-"""A small real Ollama server for tests, speaking the documented REST API.
+"""A small real HTTP server that speaks Ollama's documented REST API, on loopback.
 
-It listens on 127.0.0.1 on a free port and answers ``/api/tags``,
-``/api/show``, ``/api/chat`` (streamed NDJSON or one object) and
-``/api/pull`` (streamed progress) with the field names and status codes of
-Ollama's ``docs/api.md``. Its behaviour is set per test: which models exist
-and which can see, the answer, a delay per chunk, and a cut of the
-connection after some chunks. Every request is recorded, so a test can
-prove what did or did not reach the server.
+Ollama itself cannot be installed here, so the official ``ollama`` SDK is
+pointed at this instead: ``/api/tags``, ``/api/show`` (with
+``capabilities``), streaming NDJSON ``/api/chat`` and ``/api/pull``, and
+``{"error": ...}`` bodies. It records every request so tests can check what
+was (and was not) sent, and can cut a stream midway like a dying server.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-
-CREATED_AT = "2025-01-01T12:00:00.000000Z"
 
 
 @dataclass
 class StandinModel:
-    name: str
-    vision: bool = False
-    context_length: int = 8192
-    family: str = "llama"
-    size: int = 4_109_865_159
+    vision: bool
+    context_length: int = 4096
+    size: int = 4_000_000_000
 
 
 @dataclass
-class RecordedRequest:
-    method: str
-    path: str
-    body: dict[str, Any]
-
-
-@dataclass
-class Behaviour:
-    answer: str = "A red square sits on a white page."
-    chunk_delay_s: float = 0.0
-    cut_after_chunks: int | None = None
-    """Drop the connection after this many content chunks, mid-answer."""
-    prompt_eval_count: int = 26
-    prompt_eval_duration_ns: int = 130_000_000
-    eval_duration_ns_per_token: int = 20_000_000
-    done_reason: str = "stop"
-    pull_total: int = 4_000_000
-    pull_steps: int = 4
-
-
-def answer_chunks(answer: str) -> list[str]:
-    """Split like a tokenizer would roughly: each word keeps its leading space."""
-    words = answer.split(" ")
-    return [words[0]] + [" " + w for w in words[1:]]
-
-
 class OllamaStandin:
-    def __init__(self, models: list[StandinModel] | None = None) -> None:
-        self.models: dict[str, StandinModel] = {m.name: m for m in models or []}
-        self.behaviour = Behaviour()
-        self.requests: list[RecordedRequest] = []
-        self.pullable: dict[str, StandinModel] = {}
-        self.client_went_away = threading.Event()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
+    models: dict[str, StandinModel]
+    answer: list[str] = field(default_factory=lambda: ["A ", "red ", "square ", "on ", "white."])
+    cut_after: int | None = None
+    """Close the connection after this many chunks, without finishing the response."""
+    chunk_delay: float = 0.0
+    requests: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    server: ThreadingHTTPServer | None = None
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        assert self.server is not None
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
 
     def start(self) -> OllamaStandin:
-        self._thread.start()
+        standin = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # a real server does not add 40 ms per response
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def _body(self) -> dict[str, Any]:
+                length = int(self.headers.get("content-length") or 0)
+                return json.loads(self.rfile.read(length) or b"{}")
+
+            def _json(self, status: int, data: dict[str, Any]) -> None:
+                payload = json.dumps(data).encode()
+                self.send_response(status)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def _stream(self, lines: list[dict[str, Any]]) -> None:
+                self.send_response(200)
+                self.send_header("content-type", "application/x-ndjson")
+                self.send_header("transfer-encoding", "chunked")
+                self.end_headers()
+                for i, line in enumerate(lines):
+                    if standin.cut_after is not None and i >= standin.cut_after:
+                        self.wfile.flush()
+                        self.close_connection = True
+                        return  # no terminating chunk: the client sees a broken stream
+                    data = (json.dumps(line) + "\n").encode()
+                    self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+                    self.wfile.flush()
+                    time.sleep(standin.chunk_delay)
+                self.wfile.write(b"0\r\n\r\n")
+
+            def do_GET(self) -> None:
+                standin.requests.append((self.path, {}))
+                if self.path == "/api/tags":
+                    self._json(
+                        200,
+                        {
+                            "models": [
+                                {
+                                    "name": n,
+                                    "model": n,
+                                    "modified_at": "2026-11-01T00:00:00Z",
+                                    "size": m.size,
+                                    "digest": "sha256:" + "0" * 64,
+                                    "details": {"format": "gguf", "family": "llama"},
+                                }
+                                for n, m in standin.models.items()
+                            ]
+                        },
+                    )
+                elif self.path == "/":
+                    self._json(200, {"status": "Ollama is running"})
+                else:
+                    self._json(404, {"error": "not found"})
+
+            def do_POST(self) -> None:
+                body = self._body()
+                standin.requests.append((self.path, body))
+                name = body.get("model") or body.get("name") or ""
+                if self.path == "/api/show":
+                    model = standin.models.get(name)
+                    if model is None:
+                        self._json(404, {"error": f"model '{name}' not found"})
+                        return
+                    caps = ["completion"] + (["vision"] if model.vision else [])
+                    self._json(
+                        200,
+                        {
+                            "modelfile": "",
+                            "parameters": "",
+                            "template": "{{ .Prompt }}",
+                            "details": {"format": "gguf", "family": "llama"},
+                            "model_info": {
+                                "general.architecture": "llama",
+                                "llama.context_length": model.context_length,
+                            },
+                            "capabilities": caps,
+                        },
+                    )
+                elif self.path == "/api/chat":
+                    if name not in standin.models:
+                        self._json(404, {"error": f"model '{name}' not found"})
+                        return
+                    lines: list[dict[str, Any]] = [
+                        {
+                            "model": name,
+                            "created_at": "2026-11-23T00:00:00Z",
+                            "message": {"role": "assistant", "content": piece},
+                            "done": False,
+                        }
+                        for piece in standin.answer
+                    ]
+                    lines.append(
+                        {
+                            "model": name,
+                            "created_at": "2026-11-23T00:00:01Z",
+                            "message": {"role": "assistant", "content": ""},
+                            "done": True,
+                            "done_reason": "stop",
+                            "total_duration": 900_000_000,
+                            "load_duration": 1_000_000,
+                            "prompt_eval_count": 42,
+                            "prompt_eval_duration": 200_000_000,
+                            "eval_count": len(standin.answer),
+                            "eval_duration": 500_000_000,
+                        }
+                    )
+                    self._stream(lines)
+                elif self.path == "/api/pull":
+                    total = 3_000_000
+                    steps = [{"status": "pulling manifest"}]
+                    steps += [
+                        {
+                            "status": "pulling 0123abcd",
+                            "digest": "sha256:0123abcd",
+                            "total": total,
+                            "completed": done,
+                        }
+                        for done in (0, total // 2, total)
+                    ]
+                    steps += [{"status": "verifying sha256 digest"}, {"status": "success"}]
+                    self._stream(steps)
+                else:
+                    self._json(404, {"error": "not found"})
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
 
-    def requests_to(self, path: str) -> list[RecordedRequest]:
-        return [r for r in self.requests if r.path == path]
-
-    def show(self, model: StandinModel) -> dict[str, Any]:
-        capabilities = ["completion", "vision"] if model.vision else ["completion"]
-        return {
-            "modelfile": f'# Modelfile generated by "ollama show"\nFROM {model.name}\n',
-            "parameters": 'stop                           "<|eot_id|>"',
-            "template": "{{ .Prompt }}",
-            "details": _details(model),
-            "model_info": {
-                "general.architecture": model.family,
-                "general.parameter_count": 8_030_261_248,
-                f"{model.family}.context_length": model.context_length,
-                f"{model.family}.embedding_length": 4096,
-            },
-            "capabilities": capabilities,
-            "modified_at": CREATED_AT,
-        }
-
-    def tags(self) -> dict[str, Any]:
-        return {
-            "models": [
-                {
-                    "name": m.name,
-                    "model": m.name,
-                    "modified_at": CREATED_AT,
-                    "size": m.size,
-                    "digest": hashlib.sha256(m.name.encode()).hexdigest(),
-                    "details": _details(m),
-                }
-                for m in self.models.values()
-            ]
-        }
-
-
-def _details(model: StandinModel) -> dict[str, Any]:
-    return {
-        "parent_model": "",
-        "format": "gguf",
-        "family": model.family,
-        "families": [model.family, "clip"] if model.vision else [model.family],
-        "parameter_size": "8.0B",
-        "quantization_level": "Q4_0",
-    }
-
-
-def _handler_for(standin: OllamaStandin) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-        def do_GET(self) -> None:
-            self._record({})
-            if self.path == "/api/tags":
-                self._json(200, standin.tags())
-            elif self.path in ("/", "/api/version"):
-                self._json(200, {"version": "0.6.0"})
-            else:
-                self._json(404, {"error": "404 page not found"})
-
-        def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            try:
-                body = json.loads(self.rfile.read(length) or b"{}")
-            except json.JSONDecodeError:
-                self._json(400, {"error": "invalid character in request body"})
-                return
-            self._record(body)
-            route = {"/api/show": self._show, "/api/chat": self._chat, "/api/pull": self._pull}
-            handler = route.get(self.path)
-            if handler is None:
-                self._json(404, {"error": "404 page not found"})
-            else:
-                handler(body)
-
-        def _record(self, body: dict[str, Any]) -> None:
-            standin.requests.append(RecordedRequest(self.command, self.path, body))
-
-        def _json(self, status: int, payload: dict[str, Any]) -> None:
-            data = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def _start_ndjson(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "application/x-ndjson")
-            self.send_header("Transfer-Encoding", "chunked")
-            self.end_headers()
-
-        def _line(self, payload: dict[str, Any]) -> bool:
-            data = json.dumps(payload).encode() + b"\n"
-            try:
-                self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
-                self.wfile.flush()
-            except (BrokenPipeError, ConnectionResetError):
-                standin.client_went_away.set()
-                return False
-            return True
-
-        def _end_ndjson(self) -> None:
-            self.wfile.write(b"0\r\n\r\n")
-            self.wfile.flush()
-
-        def _cut(self) -> None:
-            """Drop the connection without the closing chunk, as a crashed server would."""
-            self.close_connection = True
-
-        def _show(self, body: dict[str, Any]) -> None:
-            name = body.get("model") or body.get("name") or ""
-            model = standin.models.get(name)
-            if model is None:
-                self._json(404, {"error": f"model '{name}' not found"})
-            else:
-                self._json(200, standin.show(model))
-
-        def _chat(self, body: dict[str, Any]) -> None:
-            name = body.get("model", "")
-            if name not in standin.models:
-                self._json(404, {"error": f'model "{name}" not found, try pulling it first'})
-                return
-            b = standin.behaviour
-            chunks = answer_chunks(b.answer)
-            limit = body.get("options", {}).get("num_predict")
-            done_reason = b.done_reason
-            if isinstance(limit, int) and 0 < limit < len(chunks):
-                chunks, done_reason = chunks[:limit], "length"
-            final = {
-                "model": name,
-                "created_at": CREATED_AT,
-                "done": True,
-                "done_reason": done_reason,
-                "total_duration": 5_000_000_000,
-                "load_duration": 1_334_875,
-                "prompt_eval_count": b.prompt_eval_count,
-                "prompt_eval_duration": b.prompt_eval_duration_ns,
-                "eval_count": len(chunks),
-                "eval_duration": b.eval_duration_ns_per_token * len(chunks),
-            }
-            if body.get("stream") is False:
-                message = {"role": "assistant", "content": "".join(chunks)}
-                self._json(200, {**final, "message": message})
-                return
-            self._start_ndjson()
-            for i, text in enumerate(chunks):
-                if b.cut_after_chunks is not None and i >= b.cut_after_chunks:
-                    self._cut()
-                    return
-                if b.chunk_delay_s:
-                    time.sleep(b.chunk_delay_s)
-                message = {"role": "assistant", "content": text}
-                line = {"model": name, "created_at": CREATED_AT, "message": message, "done": False}
-                if not self._line(line):
-                    return
-            self._line({**final, "message": {"role": "assistant", "content": ""}})
-            self._end_ndjson()
-
-        def _pull(self, body: dict[str, Any]) -> None:
-            name = body.get("model") or body.get("name") or ""
-            b = standin.behaviour
-            self._start_ndjson()
-            self._line({"status": "pulling manifest"})
-            model = standin.pullable.get(name)
-            if model is None:
-                self._line({"error": "pull model manifest: file does not exist"})
-                self._end_ndjson()
-                return
-            digest = "sha256:" + "ab" * 32
-            for step in range(b.pull_steps + 1):
-                if b.chunk_delay_s:
-                    time.sleep(b.chunk_delay_s)
-                completed = b.pull_total * step // b.pull_steps
-                progress = {
-                    "status": f"pulling {digest[7:19]}",
-                    "digest": digest,
-                    "total": b.pull_total,
-                    "completed": completed,
-                }
-                if not self._line(progress):
-                    return
-            for status in ("verifying sha256 digest", "writing manifest", "success"):
-                self._line({"status": status})
-            standin.models[name] = model
-            self._end_ndjson()
-
-    return Handler
+    def chats(self) -> list[dict[str, Any]]:
+        return [body for path, body in self.requests if path == "/api/chat"]

@@ -4,6 +4,6 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-import socket_guard  # noqa: E402
+import socket_guard
 
 socket_guard.install()

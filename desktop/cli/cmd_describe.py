@@ -1,0 +1,319 @@
+"""``describe``, ``ask``, ``chat`` and ``presets``: asking a model about files.
+
+Answers stream to stdout as they are generated; everything else (progress,
+notices, errors) goes to stderr, so ``sightline describe x.png > out.txt``
+captures only the answer. The first Ctrl-C stops the answer within a token,
+saves what was said and exits 130; a second one exits at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from desktop.cli.interrupts import interrupt_cancels
+from desktop.history.store import HistoryStore
+from desktop.ingest import ingest_file
+from desktop.model_choice import ModelChoice, open_backend, resolve_model
+from desktop.presets import Preset, get_preset, load_presets
+from desktop.session import ChatSession, TurnResult
+from desktop.settings import Settings, load_settings
+from models.backend import Backend, GenParams, Usage
+from models.conversation import ImagePart
+from models.errors import InputError, SightlineError
+
+EXIT_INTERRUPTED = 130
+DEFAULT_PRESET = "detailed"
+
+
+def _add_model_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("model")
+    g.add_argument("--model", metavar="NAME", help="a model from `sightline models list`")
+    g.add_argument("--model-path", metavar="GGUF", help="a text model GGUF file")
+    g.add_argument("--mmproj", metavar="GGUF", help="its vision projector GGUF file")
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    _add_model_options(p)
+    p.add_argument("--pages", metavar="SPEC", help="PDF pages, e.g. 1-3,7 (default: up to 20)")
+    p.add_argument("--max-tokens", type=int, metavar="N", help="longest answer, in tokens")
+    p.add_argument("--json", action="store_true", help="print one JSON object per answer")
+    p.add_argument("--no-history", action="store_true", help="do not save this conversation")
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("describe", help="describe images or PDF pages")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    how = p.add_mutually_exclusive_group()
+    how.add_argument("--preset", metavar="NAME", help="a prompt preset (see `sightline presets`)")
+    how.add_argument("--prompt", metavar="TEXT", help="your own instruction or question")
+    p.add_argument("--popup", action="store_true", help="show the description in a small window")
+    p.add_argument("--fields", metavar="A,B,C", help="keys for the json preset")
+    _add_common(p)
+    p.set_defaults(func=run_describe)
+
+    p = sub.add_parser("ask", help="ask a question about images: ask FILE... QUESTION")
+    p.add_argument("items", nargs="+", metavar="FILE... QUESTION")
+    _add_common(p)
+    p.set_defaults(func=run_ask)
+
+    p = sub.add_parser("chat", help="a conversation: one message per stdin line")
+    p.add_argument("files", nargs="*", metavar="FILE")
+    _add_model_options(p)
+    p.add_argument("--pages", metavar="SPEC", help="PDF pages, e.g. 1-3,7")
+    p.add_argument("--max-tokens", type=int, metavar="N")
+    p.add_argument("--json", action="store_true", help="one JSON object per turn")
+    p.add_argument("--no-history", action="store_true")
+    p.set_defaults(func=run_chat)
+
+    p = sub.add_parser("presets", help="list the prompt presets")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=run_presets)
+
+
+# -- shared plumbing ---------------------------------------------------------
+
+
+def _say(text: str) -> None:
+    print(f"sightline: {text}", file=sys.stderr, flush=True)
+
+
+class _Progress:
+    """Page progress on stderr, only when a person is watching."""
+
+    def __init__(self) -> None:
+        self.enabled = sys.stderr.isatty()
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.enabled:
+            end = "\n" if done >= total else ""
+            print(f"\rrendering pages {done}/{total}", end=end, file=sys.stderr, flush=True)
+
+
+def _ingest(
+    files: Sequence[str],
+    choice: ModelChoice,
+    settings: Settings,
+    pages: str | None,
+    cancel: threading.Event,
+) -> list[ImagePart]:
+    max_side = choice.max_image_side(settings)
+    images: list[ImagePart] = []
+    for name in files:
+        images.extend(
+            ingest_file(
+                Path(name),
+                max_side=max_side,
+                pages=pages,
+                cancel=cancel,
+                on_progress=_Progress(),
+                on_notice=_say,
+            )
+        )
+    return images
+
+
+def _turn_json(result: TurnResult, model: str, files: Sequence[str]) -> dict[str, Any]:
+    u = result.usage
+    return {
+        "text": result.text,
+        "model": model,
+        "files": list(files),
+        "prompt_tokens": u.prompt_tokens,
+        "cached_tokens": u.cached_tokens,
+        "completion_tokens": u.completion_tokens,
+        "ttft_ms": round(u.ttft_ms, 1),
+        "tokens_per_s": round(u.tokens_per_s, 2),
+        "finish_reason": u.finish_reason,
+        "conversation_id": result.conversation_id,
+    }
+
+
+def _run_turn(
+    session: ChatSession,
+    text: str,
+    images: Sequence[ImagePart],
+    params: GenParams,
+    cancel: threading.Event,
+    stream_to_stdout: bool,
+) -> TurnResult:
+    result = TurnResult()
+    for event in session.ask(text, images, params, cancel, result):
+        if stream_to_stdout and not isinstance(event, Usage):
+            sys.stdout.write(event)
+            sys.stdout.flush()
+    if stream_to_stdout:
+        sys.stdout.write("\n")
+        sys.stdout.flush()
+    if result.usage.finish_reason == "error":
+        _say(f"the answer stopped early: {result.usage.error}")
+    return result
+
+
+class _Setup:
+    """What every asking command needs: settings, model, backend, history."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.settings = load_settings()
+        self.choice = resolve_model(self.settings, args.model, args.model_path, args.mmproj)
+        if self.choice.note:
+            _say(self.choice.note)
+        self.cancel = threading.Event()
+        self.store: HistoryStore | None = None if args.no_history else HistoryStore.open()
+        self._backend: Backend | None = None
+
+    def backend(self) -> Backend:
+        if self._backend is None:
+            self._backend = open_backend(self.choice, self.settings)
+        return self._backend
+
+    def close(self) -> None:
+        if self._backend is not None:
+            self._backend.close()
+        if self.store is not None:
+            self.store.close()
+
+
+def _ask_once(
+    args: argparse.Namespace, files: Sequence[str], prompt: str, params: GenParams
+) -> int:
+    setup = _Setup(args)
+    try:
+        with interrupt_cancels(setup.cancel):
+            images = _ingest(files, setup.choice, setup.settings, args.pages, setup.cancel)
+            if setup.cancel.is_set():
+                return EXIT_INTERRUPTED
+            session = ChatSession(
+                setup.backend(), model_label=setup.choice.label, store=setup.store
+            )
+            result = _run_turn(session, prompt, images, params, setup.cancel, not args.json)
+        if args.json:
+            print(json.dumps(_turn_json(result, setup.choice.label, files), ensure_ascii=False))
+        if result.usage.finish_reason == "cancelled":
+            _say("stopped; the partial answer was saved" if setup.store else "stopped")
+            return EXIT_INTERRUPTED
+        return 0
+    finally:
+        setup.close()
+
+
+def _params(
+    preset: Preset | None, args: argparse.Namespace, fields: tuple[str, ...] | None
+) -> GenParams:
+    max_tokens = args.max_tokens or (preset.max_tokens if preset else 512)
+    if max_tokens <= 0:
+        raise InputError("--max-tokens must be a positive number")
+    return GenParams(max_tokens=max_tokens, json_fields=fields)
+
+
+# -- commands ----------------------------------------------------------------
+
+
+def run_describe(args: argparse.Namespace) -> int:
+    if args.popup:
+        from desktop.cli.cmd_gui import launch
+
+        return launch(args.files, popup=True)
+    fields = tuple(f.strip() for f in args.fields.split(",") if f.strip()) if args.fields else None
+    preset: Preset | None = None
+    if args.prompt:
+        prompt = args.prompt
+        if fields:
+            raise InputError("--fields goes with --preset json")
+    else:
+        preset = get_preset(args.preset or DEFAULT_PRESET)
+        prompt = preset.render(fields)
+        if preset.min_images > 1 and len(args.files) < preset.min_images:
+            raise InputError(f"the {preset.name} preset needs at least {preset.min_images} images")
+    return _ask_once(args, args.files, prompt, _params(preset, args, fields if preset else None))
+
+
+def run_ask(args: argparse.Namespace) -> int:
+    if len(args.items) < 2:
+        raise InputError(
+            "ask needs at least one FILE and a QUESTION: sightline ask photo.jpg 'what is this?'"
+        )
+    *files, question = args.items
+    return _ask_once(args, files, question, _params(None, args, None))
+
+
+def _parse_chat_line(line: str) -> tuple[str, list[str]]:
+    stripped = line.strip()
+    if stripped.startswith("{"):
+        try:
+            data = json.loads(stripped)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"chat input is not valid JSON ({exc.msg})") from exc
+        if not isinstance(data, dict) or not isinstance(data.get("text", ""), str):
+            raise InputError('chat input must be {"text": "...", "files": ["..."]}')
+        files = data.get("files") or []
+        if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
+            raise InputError('"files" must be a list of paths')
+        return str(data.get("text", "")), files
+    return stripped, []
+
+
+def run_chat(args: argparse.Namespace) -> int:
+    setup = _Setup(args)
+    interactive = sys.stdin.isatty()
+    try:
+        with interrupt_cancels(setup.cancel):
+            pending = _ingest(args.files, setup.choice, setup.settings, args.pages, setup.cancel)
+            pending_files = list(args.files)
+            session = ChatSession(
+                setup.backend(), model_label=setup.choice.label, store=setup.store
+            )
+            params = GenParams(max_tokens=args.max_tokens or 512)
+            while True:
+                if interactive:
+                    print("> ", end="", file=sys.stderr, flush=True)
+                line = sys.stdin.readline()
+                if not line:
+                    return 0
+                files: list[str] = []
+                try:
+                    text, files = _parse_chat_line(line)
+                    if not text and not files:
+                        continue
+                    pending += _ingest(
+                        files, setup.choice, setup.settings, args.pages, setup.cancel
+                    )
+                    pending_files += files
+                    result = _run_turn(session, text, pending, params, setup.cancel, not args.json)
+                except SightlineError as exc:
+                    # The conversation goes on; a script reading --json still gets a line per turn.
+                    _say(str(exc))
+                    if args.json:
+                        row = {"error": str(exc), "finish_reason": "error", "files": files}
+                        print(json.dumps(row, ensure_ascii=False), flush=True)
+                    pending, pending_files = [], []
+                    continue
+                if args.json:
+                    row = _turn_json(result, setup.choice.label, pending_files)
+                    print(json.dumps(row, ensure_ascii=False), flush=True)
+                pending, pending_files = [], []
+                if result.usage.finish_reason == "cancelled":
+                    _say("stopped; the partial answer was saved" if setup.store else "stopped")
+                    return EXIT_INTERRUPTED
+    finally:
+        setup.close()
+
+
+def run_presets(args: argparse.Namespace) -> int:
+    presets = load_presets()
+    if args.json:
+        rows = [
+            {"name": p.name, "title": p.title, "description": p.description, "prompt": p.prompt}
+            for p in presets.values()
+        ]
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        return 0
+    width = max(len(n) for n in presets)
+    for p in presets.values():
+        print(f"{p.name:<{width}}  {p.description}")
+    return 0

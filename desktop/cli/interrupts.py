@@ -1,0 +1,28 @@
+"""Ctrl-C that stops work politely: the first asks it to stop, a second one aborts."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+
+
+@contextmanager
+def interrupt_cancels(cancel: threading.Event) -> Iterator[None]:
+    """First Ctrl-C asks the model to stop (the partial answer is kept); a second one aborts."""
+
+    def handler(_signum: int, _frame: FrameType | None) -> None:
+        if cancel.is_set():
+            raise KeyboardInterrupt
+        cancel.set()
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -1,0 +1,69 @@
+"""Entry point: parse, run one command, and turn every failure into one line and an exit code.
+
+Exit codes are a contract: 0 ok, 2 bad input, 3 model or backend unavailable,
+130 interrupted (partial answer saved), 1 a bug (traceback in the log file).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from desktop.logs import configure_logging
+from desktop.messages import describe_error
+
+_COMMAND_MODULES = (
+    "desktop.cli.cmd_describe",
+    "desktop.cli.cmd_history",
+    "desktop.cli.cmd_models",
+    "desktop.cli.cmd_gui",
+)
+EXIT_INTERRUPTED = 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sightline",
+        description="Talk about images, screenshots and PDFs with a vision model on your machine.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module_name in _COMMAND_MODULES:
+        importlib.import_module(module_name).register(sub)
+    return parser
+
+
+def _wants_window(args: list[str]) -> bool:
+    """No arguments, or only files (what a file manager passes): open the window."""
+    if not args:
+        return True
+    return all(not a.startswith("-") and Path(a).exists() for a in args)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    try:
+        configure_logging()
+        if _wants_window(args_list):
+            from desktop.cli.cmd_gui import launch
+
+            return launch(args_list)
+        parser = build_parser()
+        args = parser.parse_args(args_list)
+        code: int = args.func(args)
+        return code
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:
+        message = describe_error(exc)
+        print(f"sightline: {message.text}", file=sys.stderr)
+        return message.exit_code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,85 @@
+"""Schema changes: an append-only list of small steps, numbered by position.
+
+Never edit or reorder a step that has shipped; add a new one. The
+database's ``user_version`` says how many have run. Each step is SQL run in
+one transaction with its version bump, so a crash mid-migration leaves the
+previous schema intact.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+_INITIAL_SCHEMA = """
+        CREATE TABLE conversations (
+            id INTEGER PRIMARY KEY,
+            title TEXT NOT NULL DEFAULT '',
+            model TEXT,
+            settings TEXT NOT NULL DEFAULT '{}',
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL
+        );
+        CREATE INDEX conversations_by_update ON conversations(updated_at DESC, id DESC);
+
+        CREATE TABLE messages (
+            id INTEGER PRIMARY KEY,
+            conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+            role TEXT NOT NULL CHECK (role IN ('system', 'user', 'assistant')),
+            text TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL DEFAULT 'complete'
+                CHECK (status IN ('complete', 'partial', 'streaming')),
+            error TEXT,
+            model TEXT,
+            backend TEXT,
+            prompt_tokens INTEGER,
+            cached_tokens INTEGER,
+            completion_tokens INTEGER,
+            ttft_ms REAL,
+            tokens_per_s REAL,
+            finish_reason TEXT,
+            cost_usd REAL,
+            created_at REAL NOT NULL
+        );
+        CREATE INDEX messages_by_conversation ON messages(conversation_id, id);
+
+        CREATE TABLE blobs (
+            digest TEXT PRIMARY KEY,
+            png BLOB NOT NULL,
+            width INTEGER NOT NULL,
+            height INTEGER NOT NULL
+        ) WITHOUT ROWID;
+
+        CREATE TABLE attachments (
+            message_id INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            digest TEXT NOT NULL REFERENCES blobs(digest),
+            label TEXT NOT NULL DEFAULT '',
+            PRIMARY KEY (message_id, position)
+        ) WITHOUT ROWID;
+        CREATE INDEX attachments_by_digest ON attachments(digest);
+
+        CREATE VIRTUAL TABLE messages_fts USING fts5(
+            text, content='messages', content_rowid='id',
+            tokenize='unicode61 remove_diacritics 2'
+        );
+        CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
+            INSERT INTO messages_fts(rowid, text) VALUES (new.id, new.text);
+        END;
+        CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
+            INSERT INTO messages_fts(messages_fts, rowid, text) VALUES ('delete', old.id, old.text);
+        END;
+        CREATE TRIGGER messages_fts_update AFTER UPDATE OF text ON messages BEGIN
+            INSERT INTO messages_fts(messages_fts, rowid, text) VALUES ('delete', old.id, old.text);
+            INSERT INTO messages_fts(rowid, text) VALUES (new.id, new.text);
+        END;
+"""
+
+MIGRATIONS: list[str] = [_INITIAL_SCHEMA]
+
+
+def migrate(db: sqlite3.Connection) -> int:
+    """Run the steps this database has not seen, each atomically with its version bump."""
+    version: int = db.execute("PRAGMA user_version").fetchone()[0]
+    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+        db.executescript(f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;")
+    return len(MIGRATIONS)

@@ -1,0 +1,99 @@
+"""Files in, model-ready images out: the one door every picture and PDF comes through.
+
+The CLI, the window and the right-click path all call ``ingest_file``, so a
+file that works (or fails, with the same one-line reason) in one works the
+same in the others.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from desktop.ingest.image import prepare_image
+from desktop.ingest.pages import parse_pages
+from desktop.ingest.pdf import pdf_page_count, render_pages
+from desktop.ingest.sniff import UNSUPPORTED, Kind, looks_like, sniff
+from models.conversation import ImagePart
+from models.errors import InputError
+
+__all__ = ["ingest_file", "parse_pages", "pdf_page_count", "prepare_image_bytes", "sniff_file"]
+
+DEFAULT_MAX_PAGES = 20
+_HEAD = 4096
+
+
+def _unsupported(label: str, kind: Kind) -> InputError:
+    return InputError.for_file(
+        label, f"{kind.value} is not supported — convert it to PNG or JPEG first"
+    )
+
+
+def _classify(head: bytes, label: str) -> Kind:
+    if not head:
+        raise InputError.for_file(label, "the file is empty")
+    kind = sniff(head)
+    if kind in UNSUPPORTED:
+        raise _unsupported(label, kind)
+    if kind is Kind.UNKNOWN:
+        raise InputError.for_file(label, f"not an image or PDF (it looks like {looks_like(head)})")
+    return kind
+
+
+def sniff_file(path: Path) -> Kind:
+    """The file's real type, or an ``InputError`` saying why it cannot be used."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(_HEAD)
+    except FileNotFoundError:
+        raise InputError.for_file(path, "no such file") from None
+    except IsADirectoryError:
+        raise InputError.for_file(path, "is a folder, not a file") from None
+    except PermissionError:
+        raise InputError.for_file(path, "permission denied") from None
+    except OSError as exc:
+        raise InputError.for_file(path, f"cannot be read ({exc.strerror or exc})") from exc
+    return _classify(head, str(path))
+
+
+def prepare_image_bytes(data: bytes, name: str, max_side: int) -> ImagePart:
+    """An image that never was a file (pasted from the clipboard)."""
+    kind = _classify(data[:_HEAD], name)
+    if kind is Kind.PDF:
+        raise InputError.for_file(name, "a pasted PDF cannot be read — save it and attach the file")
+    return prepare_image(data, name, kind, max_side)
+
+
+def ingest_file(
+    path: Path,
+    *,
+    max_side: int,
+    pages: str | None = None,
+    max_pages: int = DEFAULT_MAX_PAGES,
+    cancel: threading.Event | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+    on_notice: Callable[[str], None] | None = None,
+) -> Iterator[ImagePart]:
+    """Yield one image per picture, or one per PDF page as each is rendered.
+
+    Without an explicit ``pages`` selection a PDF is capped at ``max_pages``
+    pages, and ``on_notice`` says so; an explicit selection may go beyond.
+    """
+    kind = sniff_file(path)
+    if kind is not Kind.PDF:
+        if pages:
+            raise InputError.for_file(path, "--pages only applies to PDFs")
+        yield prepare_image(path, str(path), kind, max_side, on_notice)
+        return
+    count = pdf_page_count(path)
+    if pages:
+        selected = parse_pages(pages, count)
+    else:
+        selected = list(range(1, min(count, max_pages) + 1))
+        if count > max_pages and on_notice:
+            on_notice(
+                f"{path}: has {count} pages; reading pages 1-{max_pages} "
+                "(choose others with --pages, e.g. --pages 21-40)"
+            )
+    yield from render_pages(path, selected, max_side, cancel, on_progress)

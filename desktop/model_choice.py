@@ -1,0 +1,185 @@
+"""Which model answers: resolving what the user named, and loading it.
+
+A name may be qualified (``embedded:llava``) or bare; a bare name picks the
+first match and the caller says which. Loading is lazy: llama.cpp is only
+imported when an embedded model is actually opened.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from desktop.paths import app_paths
+from desktop.settings import Settings
+from models.backend import Backend, BackendKind
+from models.entry import ModelEntry
+from models.errors import ModelError
+from models.gguf_info import read_projector
+from models.library import scan
+
+NO_MODEL_HELP = (
+    "no model is configured — get one with `sightline models recommend` then "
+    "`sightline models pull NAME`, import your own with "
+    "`sightline models import MODEL.gguf --mmproj MMPROJ.gguf`, "
+    "or pass --model-path MODEL.gguf --mmproj MMPROJ.gguf"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ModelChoice:
+    label: str
+    backend: BackendKind
+    path: Path | None = None
+    mmproj: Path | None = None
+    note: str | None = None
+    """Said to the user when the choice was not exact (a bare name matched several)."""
+
+    def max_image_side(self, settings: Settings) -> int:
+        """Known before loading, from the projector's header, so files can be prepared first."""
+        if self.mmproj is None:
+            return settings.max_image_side
+        return min(settings.max_image_side, read_projector(self.mmproj).max_image_side)
+
+
+def installed_models(
+    settings: Settings, on_problem: Callable[[str], None] | None = None
+) -> list[ModelEntry]:
+    return scan(app_paths().models_dir, default=settings.default_model, on_problem=on_problem)
+
+
+def remote_models(
+    settings: Settings, on_problem: Callable[[str], None] | None = None
+) -> list[ModelEntry]:
+    """Models on the Ollama host and the OpenAI-compatible server, when they answer.
+
+    The default Ollama host is this machine; a host that does not answer is
+    reported through ``on_problem`` only when the user configured it.
+    """
+    from models.ollama_backend import list_models as ollama_models
+    from models.openai_compat_backend import list_models as compat_models
+
+    found: list[ModelEntry] = []
+    host = settings.effective_ollama_host()
+    try:
+        found += ollama_models(host, timeout=2.0)
+    except ModelError as exc:
+        if on_problem and (settings.ollama_host or os.environ.get("OLLAMA_HOST")):
+            on_problem(str(exc))
+    url = settings.effective_openai_compat_url()
+    if url:
+        try:
+            found += compat_models(url, timeout=2.0)
+        except ModelError as exc:
+            if on_problem:
+                on_problem(str(exc))
+    default = settings.default_model
+    return [replace(e, default=default == e.qualified_name) if default else e for e in found]
+
+
+def all_models(
+    settings: Settings, on_problem: Callable[[str], None] | None = None
+) -> list[ModelEntry]:
+    return installed_models(settings, on_problem) + remote_models(settings, on_problem)
+
+
+def _from_entry(entry: ModelEntry, note: str | None = None) -> ModelChoice:
+    return ModelChoice(
+        label=entry.qualified_name,
+        backend=entry.backend,
+        path=Path(entry.path) if entry.path else None,
+        mmproj=Path(entry.mmproj) if entry.mmproj else None,
+        note=note,
+    )
+
+
+_KINDS: dict[str, BackendKind] = {
+    "embedded": "embedded",
+    "ollama": "ollama",
+    "openai-compat": "openai-compat",
+}
+
+
+def _split_name(name: str | None) -> tuple[BackendKind | None, str]:
+    """``ollama:llava:7b`` is (ollama, llava:7b), but ``llava:7b`` stays bare: tags use colons."""
+    if not name:
+        return None, ""
+    kind, sep, rest = name.partition(":")
+    if sep and kind in _KINDS and rest:
+        return _KINDS[kind], rest
+    return None, name
+
+
+def resolve_model(
+    settings: Settings,
+    name: str | None = None,
+    model_path: str | None = None,
+    mmproj: str | None = None,
+) -> ModelChoice:
+    if model_path:
+        path = Path(model_path).expanduser()
+        return ModelChoice(
+            label=f"embedded:{path.stem}",
+            backend="embedded",
+            path=path,
+            mmproj=Path(mmproj).expanduser() if mmproj else None,
+        )
+    if mmproj:
+        raise ModelError("--mmproj needs --model-path (the text model it belongs to)")
+    wanted = name or settings.default_model
+    kind, bare = _split_name(wanted)
+    if kind in ("ollama", "openai-compat"):
+        return ModelChoice(label=f"{kind}:{bare}", backend=kind)
+    entries = [e for e in installed_models(settings) if e.installed]
+    if wanted is None:
+        if len(entries) == 1:
+            return _from_entry(entries[0])
+        if not entries:
+            raise ModelError(NO_MODEL_HELP)
+        raise ModelError(
+            "several models are installed and none is the default — pick one with --model NAME "
+            "or set one with `sightline models default NAME` "
+            f"(installed: {', '.join(e.qualified_name for e in entries)})"
+        )
+    matches = [e for e in entries if e.name == bare]
+    if not matches and not kind:
+        matches = [e for e in remote_models(settings) if e.name == bare]
+    if not matches:
+        known = ", ".join(e.qualified_name for e in entries) or "none installed"
+        raise ModelError(f"no model named {wanted!r} ({known}); {NO_MODEL_HELP}")
+    note = None
+    if not kind and (len(matches) > 1 or matches[0].backend != "embedded"):
+        note = f"{bare!r} is {matches[0].qualified_name}"
+    return _from_entry(matches[0], note)
+
+
+def open_backend(choice: ModelChoice, settings: Settings) -> Backend:
+    if choice.backend == "embedded" and choice.path is not None:
+        from models.llamacpp import LlamaCppBackend
+
+        return LlamaCppBackend(
+            choice.path,
+            choice.mmproj,
+            name=choice.label,
+            n_ctx=settings.n_ctx,
+            n_threads=settings.n_threads,
+            n_gpu_layers=settings.n_gpu_layers,
+        )
+    bare = choice.label.split(":", 1)[1]
+    if choice.backend == "ollama":
+        from models.ollama_backend import OllamaBackend
+
+        return OllamaBackend(settings.effective_ollama_host(), bare, settings.ollama_keep_alive)
+    if choice.backend == "openai-compat":
+        from models.openai_compat_backend import OpenAICompatBackend
+
+        url = settings.effective_openai_compat_url()
+        if not url:
+            raise ModelError(
+                "no OpenAI-compatible server is set — set openai_compat_url in settings or "
+                "SIGHTLINE_OPENAI_COMPAT_URL"
+            )
+        return OpenAICompatBackend(url, bare)
+    raise ModelError(f"{choice.label}: this kind of model cannot be opened here")

@@ -1,0 +1,124 @@
+"""Right-click "Describe with Sightline": a small window that streams a description.
+
+It runs on the main window's model host and pools, so when Sightline is
+already open the model is warm and the answer starts at once.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtWidgets import (
+    QApplication,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.ingest import ingest_file
+from desktop.messages import describe_error
+from desktop.session import ChatSession
+from desktop.ui import worker
+from desktop.ui.widgets import MarkdownView, pixmap_from_part
+from models.backend import GenParams, Usage
+
+if TYPE_CHECKING:
+    from desktop.ui.main_window import MainWindow
+
+PRESET = "alt-text"
+
+
+class PopupWindow(QWidget):
+    def __init__(self, window: MainWindow, path: Path) -> None:
+        super().__init__()
+        self.main = window
+        self.path = path
+        self.answer = ""
+        self.setWindowTitle(f"Sightline — {path.name}")
+        self.resize(520, 420)
+        layout = QVBoxLayout(self)
+        self.thumb = QLabel()
+        layout.addWidget(self.thumb)
+        self.text = MarkdownView()
+        layout.addWidget(self.text, 1)
+        self.status = QLabel("Reading the image…")
+        self.status.setWordWrap(True)
+        layout.addWidget(self.status)
+        row = QHBoxLayout()
+        copy = QPushButton("Copy")
+        copy.clicked.connect(lambda: QApplication.clipboard().setText(self.answer))
+        row.addWidget(copy)
+        save = QPushButton("Save alt text…")
+        save.clicked.connect(self._save)
+        row.addWidget(save)
+        open_chat = QPushButton("Open in chat")
+        open_chat.clicked.connect(self._open_in_chat)
+        row.addWidget(open_chat)
+        row.addStretch(1)
+        layout.addLayout(row)
+        self.job: worker.Job | None = None
+        self._start()
+
+    def _start(self) -> None:
+        entry = self.main.current_entry()
+        if entry is None:
+            self.status.setText("No model yet — open Sightline to download or import one.")
+            return
+        choice = self.main._choice(entry)
+        preset = self.main.presets[PRESET]
+        max_side = choice.max_image_side(self.main.settings)
+        host, settings, path = self.main.host, self.main.settings, self.path
+
+        def work(cancel: threading.Event) -> Iterator[object]:
+            images = list(
+                ingest_file(path, max_side=max_side, pages="1", cancel=cancel)
+                if path.suffix.lower() == ".pdf"
+                else ingest_file(path, max_side=max_side, cancel=cancel)
+            )
+            yield images
+            backend = host.backend(choice, settings)
+            session = ChatSession(backend, model_label=choice.label)
+            yield from session.ask(
+                preset.prompt, images, GenParams(max_tokens=preset.max_tokens), cancel
+            )
+
+        self.job = worker.start(self.main.model_pool, work, self._on_item, self._on_failed)
+
+    def _on_item(self, item: object) -> None:
+        if isinstance(item, list):
+            if item:
+                self.thumb.setPixmap(pixmap_from_part(item[0]).scaledToHeight(120))
+            self.status.setText("Describing…")
+        elif isinstance(item, Usage):
+            self.status.setText(f"{item.tokens_per_s:.1f} tokens/s · {item.cached_tokens} cached")
+        else:
+            self.answer += str(item)
+            self.text.setMarkdown(self.answer)
+
+    def _on_failed(self, exc: BaseException) -> None:
+        self.status.setText(describe_error(exc).text)
+
+    def _save(self) -> None:
+        suggested = str(self.path.with_suffix(".alt.txt"))
+        target, _ = QFileDialog.getSaveFileName(self, "Save alt text", suggested)
+        if target:
+            Path(target).write_text(self.answer.strip() + "\n", encoding="utf-8")
+            self.status.setText(f"Saved to {target}")
+
+    def _open_in_chat(self) -> None:
+        self.main.show()
+        self.main.raise_()
+        self.main.activateWindow()
+        self.main.attach_files([str(self.path)])
+        self.close()
+
+    def closeEvent(self, event: object) -> None:
+        if self.job is not None:
+            self.job.stop()
+        super().closeEvent(event)  # type: ignore[arg-type]

@@ -1,0 +1,88 @@
+"""Settings: what config.toml holds, editable. Secrets are not here: they live in the keychain."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QSpinBox,
+    QWidget,
+)
+
+from desktop.paths import app_paths
+from desktop.settings import Settings, save_settings
+
+
+def _spin(value: int, low: int, high: int, step: int = 1) -> QSpinBox:
+    box = QSpinBox()
+    box.setRange(low, high)
+    box.setSingleStep(step)
+    box.setValue(value)
+    return box
+
+
+class SettingsDialog(QDialog):
+    def __init__(
+        self, settings: Settings, models: list[str], parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Settings")
+        self.saved = settings
+        form = QFormLayout(self)
+        self.default_model = QComboBox()
+        self.default_model.addItem("(none)", None)
+        for name in models:
+            self.default_model.addItem(name, name)
+        index = self.default_model.findData(settings.default_model)
+        self.default_model.setCurrentIndex(max(index, 0))
+        form.addRow("Default model", self.default_model)
+        self.ollama = QLineEdit(settings.ollama_host or "")
+        self.ollama.setPlaceholderText(settings.effective_ollama_host())
+        form.addRow("Ollama host", self.ollama)
+        self.compat = QLineEdit(settings.openai_compat_url or "")
+        self.compat.setPlaceholderText("http://127.0.0.1:1234/v1")
+        form.addRow("OpenAI-compatible server", self.compat)
+        self.threads = _spin(settings.n_threads or 0, 0, 256)
+        self.threads.setSpecialValueText("automatic")
+        form.addRow("CPU threads", self.threads)
+        self.gpu_layers = _spin(settings.n_gpu_layers, 0, 999)
+        form.addRow("GPU layers", self.gpu_layers)
+        self.n_ctx = _spin(settings.n_ctx, 512, 131072, 512)
+        form.addRow("Context size (tokens)", self.n_ctx)
+        self.max_side = _spin(settings.max_image_side, 224, 4096, 32)
+        form.addRow("Largest image side (px)", self.max_side)
+        location = QLabel(f"{app_paths().data_dir}\n(set SIGHTLINE_HOME to move everything)")
+        location.setWordWrap(True)
+        form.addRow("Data location", location)
+        self.theme = QComboBox()
+        for label, value in (("Follow the system", "system"), ("Light", "light"), ("Dark", "dark")):
+            self.theme.addItem(label, value)
+        self.theme.setCurrentIndex(max(self.theme.findData(settings.theme), 0))
+        form.addRow("Theme", self.theme)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self._save)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    def _save(self) -> None:
+        self.saved = replace(
+            self.saved,
+            default_model=self.default_model.currentData(),
+            ollama_host=self.ollama.text().strip() or None,
+            openai_compat_url=self.compat.text().strip() or None,
+            n_threads=self.threads.value() or None,
+            n_gpu_layers=self.gpu_layers.value(),
+            n_ctx=self.n_ctx.value(),
+            max_image_side=self.max_side.value(),
+            theme=str(self.theme.currentData()),
+        )
+        save_settings(self.saved)
+        self.accept()

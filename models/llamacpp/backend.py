@@ -1,0 +1,481 @@
+"""A vision model running inside Sightline's own process with llama.cpp.
+
+The point of this backend is follow-up speed. llama-cpp-python's chat
+handlers clear the KV cache and re-encode every image on every call; here the
+evaluated sequence of the conversation (text tokens, and images by content
+hash) is remembered, and each turn evaluates only what is new after the
+longest prefix it shares with what is already in the cache. A follow-up
+question about a photo costs its own few tokens, not the photo again.
+"""
+
+from __future__ import annotations
+
+import codecs
+import ctypes
+import logging
+import os
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import llama_cpp
+from llama_cpp import mtmd_cpp
+
+from models.backend import Capabilities, Event, GenParams, Usage
+from models.conversation import ImagePart, Message
+from models.errors import ContextOverflowError, ModelError
+from models.gguf_info import read_text_model, validate_pair
+from models.json_grammar import object_grammar
+from models.llamacpp.chat_template import LLAVA_15_TEMPLATE, MEDIA_MARKER, ChatTemplate
+from models.llamacpp.native_log import route_native_logs
+from models.llamacpp.sequence import (
+    ImageUnit,
+    Unit,
+    n_positions,
+    n_tokens,
+    respelled_prefix,
+    reusable_prefix,
+)
+
+_log = logging.getLogger(__name__)
+_SEQ = 0
+
+
+@dataclass(slots=True)
+class BackendStats:
+    """Counters that make the cache's work visible to tests and benchmarks."""
+
+    image_encodes: int = 0
+    prompt_tokens_evaluated: int = 0
+
+
+class _Prompt:
+    """A tokenized prompt: units for cache matching, and mtmd chunks for evaluating images."""
+
+    def __init__(self, chunks: Any, units: list[Unit], image_chunks: dict[int, Any]) -> None:
+        self.chunks = chunks
+        self.units = units
+        self.image_chunks = image_chunks  # unit index -> mtmd chunk
+
+    def free(self) -> None:
+        mtmd_cpp.mtmd_input_chunks_free(self.chunks)
+
+
+class LlamaCppBackend:
+    """One loaded GGUF text model, plus its mmproj when it can see."""
+
+    def __init__(
+        self,
+        model_path: str | Path,
+        mmproj_path: str | Path | None = None,
+        *,
+        name: str | None = None,
+        n_ctx: int = 4096,
+        n_threads: int | None = None,
+        n_gpu_layers: int = 0,
+        n_batch: int = 512,
+    ) -> None:
+        model_path = Path(model_path)
+        if mmproj_path is not None:
+            text_header, projector = validate_pair(model_path, mmproj_path)
+        else:
+            text_header, projector = read_text_model(model_path), None
+        route_native_logs()
+        threads = n_threads or max(1, (os.cpu_count() or 2) // 2)
+        train_ctx = text_header.context_length or n_ctx
+        self._stack = ExitStack()
+        try:
+            self._llm = llama_cpp.Llama(
+                model_path=str(model_path),
+                n_ctx=min(n_ctx, train_ctx),
+                n_batch=n_batch,
+                n_ubatch=n_batch,
+                n_threads=threads,
+                n_threads_batch=threads,
+                n_gpu_layers=n_gpu_layers,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError, OSError) as exc:
+            raise ModelError.for_file(model_path, f"llama.cpp could not load it ({exc})") from exc
+        self._stack.callback(self._llm.close)
+        self._ctx = self._llm._ctx.ctx
+        self._vocab = self._llm._model.vocab
+        self._n_ctx = llama_cpp.llama_n_ctx(self._ctx)
+        self._n_batch = n_batch
+        self._mtmd: Any = None
+        if projector is not None:
+            self._mtmd = self._load_projector(projector.path, threads, n_gpu_layers > 0)
+        self._capabilities = Capabilities(
+            name=name or text_header.name or model_path.stem,
+            backend="embedded",
+            vision=self._mtmd is not None,
+            context_length=self._n_ctx,
+            max_image_side=projector.max_image_side if projector else None,
+        )
+        template = text_header.metadata.get("tokenizer.chat_template")
+        self._template = ChatTemplate(
+            template if isinstance(template, str) and template else LLAVA_15_TEMPLATE,
+            bos_token=self._piece(llama_cpp.llama_vocab_bos(self._vocab), special=True),
+            eos_token=self._piece(llama_cpp.llama_vocab_eos(self._vocab), special=True),
+        )
+        self._spellings: dict[int, bytes] = {}
+        self._cached: list[Unit] = []
+        """What the KV cache holds, in order; ``_n_past`` is its length in positions."""
+        self._n_past = 0
+        self._closed = False
+        self._lock = threading.Lock()
+        self.stats = BackendStats()
+
+    def _load_projector(self, path: Path, threads: int, use_gpu: bool) -> Any:
+        params = mtmd_cpp.mtmd_context_params_default()
+        params.use_gpu = use_gpu
+        params.print_timings = False
+        params.n_threads = threads
+        params.warmup = False
+        ctx = mtmd_cpp.mtmd_init_from_file(str(path).encode(), self._llm._model.model, params)
+        if not ctx:
+            self.close()
+            raise ModelError.for_file(
+                path, "llama.cpp could not load this vision projector (see the log for details)"
+            )
+        self._stack.callback(mtmd_cpp.mtmd_free, ctx)
+        if not mtmd_cpp.mtmd_support_vision(ctx):
+            self.close()
+            raise ModelError.for_file(path, "this projector has no vision support")
+        return ctx
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return self._capabilities
+
+    def close(self) -> None:
+        """Free native memory now; relying on interpreter shutdown can crash in mtmd's cleanup."""
+        self._closed = True
+        self._stack.close()
+        self._mtmd = None
+
+    # -- tokens ---------------------------------------------------------------
+
+    def _piece(self, token: int, *, special: bool = False) -> str:
+        return self._piece_bytes(token, special=special).decode("utf-8", errors="replace")
+
+    def _piece_cached(self, token: int) -> bytes:
+        """Token spelling for cache matching; control tokens spell as themselves."""
+        piece = self._spellings.get(token)
+        if piece is None:
+            piece = self._spellings[token] = self._piece_bytes(token, special=True)
+        return piece
+
+    def _piece_bytes(self, token: int, *, special: bool = False) -> bytes:
+        buf = ctypes.create_string_buffer(64)
+        n = llama_cpp.llama_token_to_piece(self._vocab, token, buf, len(buf), 0, special)
+        if n < 0:
+            buf = ctypes.create_string_buffer(-n)
+            n = llama_cpp.llama_token_to_piece(self._vocab, token, buf, len(buf), 0, special)
+        return buf.raw[:n]
+
+    def _tokenize(self, messages: Sequence[Message]) -> _Prompt:
+        images = [img for m in messages for img in m.images]
+        if images and self._mtmd is None:
+            raise ModelError(
+                f"{self._capabilities.name} cannot see images: it was loaded without a vision "
+                "projector (mmproj). Pick a vision model or import one with its mmproj."
+            )
+        text = self._template.render(messages)
+        if text.count(MEDIA_MARKER) != len(images):
+            raise ModelError(
+                f"the chat template of {self._capabilities.name} dropped or repeated an image "
+                f"({text.count(MEDIA_MARKER)} markers for {len(images)} images)"
+            )
+        if self._mtmd is None:
+            return self._tokenize_text_only(text)
+        return self._tokenize_multimodal(text, images)
+
+    def _tokenize_text_only(self, text: str) -> _Prompt:
+        data = text.encode("utf-8")
+        add_bos = bool(llama_cpp.llama_vocab_get_add_bos(self._vocab))
+        capacity = len(data) + 8
+        buf = (llama_cpp.llama_token * capacity)()
+        n = llama_cpp.llama_tokenize(self._vocab, data, len(data), buf, capacity, add_bos, True)
+        if n < 0:
+            raise ModelError("the prompt could not be tokenized")
+        return _Prompt(None, list(buf[:n]), {})
+
+    def _tokenize_multimodal(self, text: str, images: Sequence[ImagePart]) -> _Prompt:
+        bitmaps = []
+        try:
+            for image in images:
+                pixels = (ctypes.c_uint8 * len(image.rgb)).from_buffer_copy(image.rgb)
+                bitmap = mtmd_cpp.mtmd_bitmap_init(image.width, image.height, pixels)
+                if not bitmap:
+                    raise ModelError(f"{image.label or 'image'}: llama.cpp rejected the pixels")
+                bitmaps.append(bitmap)
+                mtmd_cpp.mtmd_bitmap_set_id(bitmap, image.digest.encode())
+            data = text.encode("utf-8")
+            inp = mtmd_cpp.mtmd_input_text()
+            inp.text = data
+            inp.text_len = len(data)
+            inp.add_special = True
+            inp.parse_special = True
+            chunks = mtmd_cpp.mtmd_input_chunks_init()
+            array = (mtmd_cpp.mtmd_bitmap_p_ctypes * max(1, len(bitmaps)))(*bitmaps)
+            status = mtmd_cpp.mtmd_tokenize(
+                self._mtmd, chunks, ctypes.byref(inp), array, len(bitmaps)
+            )
+            if status != 0:
+                mtmd_cpp.mtmd_input_chunks_free(chunks)
+                raise ModelError(f"llama.cpp could not prepare the prompt (mtmd error {status})")
+        finally:
+            for bitmap in bitmaps:
+                mtmd_cpp.mtmd_bitmap_free(bitmap)
+        units: list[Unit] = []
+        image_chunks: dict[int, Any] = {}
+        n_out = ctypes.c_size_t(0)
+        for i in range(mtmd_cpp.mtmd_input_chunks_size(chunks)):
+            chunk = mtmd_cpp.mtmd_input_chunks_get(chunks, i)
+            kind = mtmd_cpp.mtmd_input_chunk_get_type(chunk)
+            if kind == mtmd_cpp.MTMD_INPUT_CHUNK_TYPE_TEXT:
+                tokens = mtmd_cpp.mtmd_input_chunk_get_tokens_text(chunk, ctypes.byref(n_out))
+                units.extend(tokens[: n_out.value])
+            else:
+                image_chunks[len(units)] = chunk
+                units.append(
+                    ImageUnit(
+                        digest=(mtmd_cpp.mtmd_input_chunk_get_id(chunk) or b"").decode(),
+                        n_tokens=mtmd_cpp.mtmd_input_chunk_get_n_tokens(chunk),
+                        n_pos=mtmd_cpp.mtmd_input_chunk_get_n_pos(chunk),
+                    )
+                )
+        return _Prompt(chunks, units, image_chunks)
+
+    # -- evaluation -----------------------------------------------------------
+
+    def _drop_cache_from(self, keep: int) -> int:
+        """Forget cached units after ``keep``; returns how many could be kept."""
+        memory = llama_cpp.llama_get_memory(self._ctx)
+        kept_pos = n_positions(self._cached[:keep])
+        if not llama_cpp.llama_memory_seq_rm(memory, _SEQ, kept_pos, -1):
+            llama_cpp.llama_memory_clear(memory, True)
+            keep, kept_pos = 0, 0
+        del self._cached[keep:]
+        self._n_past = kept_pos
+        return keep
+
+    def _decode_tokens(self, tokens: Sequence[int], logits_last: bool) -> None:
+        batch = self._llm._batch
+        for start in range(0, len(tokens), self._n_batch):
+            part = tokens[start : start + self._n_batch]
+            batch.set_batch(part, self._n_past, logits_all=False)
+            is_last = start + self._n_batch >= len(tokens)
+            batch.batch.logits[len(part) - 1] = logits_last and is_last
+            status = llama_cpp.llama_decode(self._ctx, batch.batch)
+            if status != 0:
+                raise ModelError(f"llama.cpp failed to evaluate the prompt (decode error {status})")
+            self._cached.extend(part)
+            self._n_past += len(part)
+
+    def _decode_image(self, chunk: Any, unit: ImageUnit) -> None:
+        new_n_past = llama_cpp.llama_pos(0)
+        status = mtmd_cpp.mtmd_helper_eval_chunk_single(
+            self._mtmd,
+            self._ctx,
+            chunk,
+            self._n_past,
+            _SEQ,
+            self._n_batch,
+            False,
+            ctypes.byref(new_n_past),
+        )
+        if status != 0:
+            raise ModelError(f"llama.cpp failed to encode an image (error {status})")
+        self.stats.image_encodes += 1
+        self._cached.append(unit)
+        self._n_past = new_n_past.value
+
+    def _evaluate(self, prompt: _Prompt, start: int, cancel: threading.Event | None) -> bool:
+        """Evaluate ``prompt.units[start:]``; False if cancelled between batches."""
+        units = prompt.units
+        i = start
+        while i < len(units):
+            if cancel is not None and cancel.is_set():
+                return False
+            unit = units[i]
+            if isinstance(unit, ImageUnit):
+                self._decode_image(prompt.image_chunks[i], unit)
+                i += 1
+                continue
+            j = i
+            while j < len(units) and isinstance(units[j], int) and j - i < self._n_batch:
+                j += 1
+            tokens = [u for u in units[i:j] if isinstance(u, int)]
+            self._decode_tokens(tokens, logits_last=j == len(units))
+            self.stats.prompt_tokens_evaluated += len(tokens)
+            i = j
+        return True
+
+    def _sampler(self, params: GenParams) -> Any:
+        chain = llama_cpp.llama_sampler_chain_init(llama_cpp.llama_sampler_chain_default_params())
+        if params.json_fields:
+            grammar = object_grammar(params.json_fields).encode()
+            llama_cpp.llama_sampler_chain_add(
+                chain, llama_cpp.llama_sampler_init_grammar(self._vocab, grammar, b"root")
+            )
+        if params.temperature <= 0:
+            llama_cpp.llama_sampler_chain_add(chain, llama_cpp.llama_sampler_init_greedy())
+        else:
+            llama_cpp.llama_sampler_chain_add(
+                chain, llama_cpp.llama_sampler_init_top_p(params.top_p, 1)
+            )
+            llama_cpp.llama_sampler_chain_add(
+                chain, llama_cpp.llama_sampler_init_temp(params.temperature)
+            )
+            llama_cpp.llama_sampler_chain_add(chain, llama_cpp.llama_sampler_init_dist(params.seed))
+        return chain
+
+    # -- the protocol ---------------------------------------------------------
+
+    def stream(
+        self,
+        messages: Sequence[Message],
+        params: GenParams,
+        cancel: threading.Event | None = None,
+    ) -> Iterator[Event]:
+        if not self._lock.acquire(blocking=False):
+            raise ModelError(f"{self._capabilities.name} is busy answering another question")
+        try:
+            yield from self._stream_locked(messages, params, cancel)
+        finally:
+            self._lock.release()
+
+    def _stream_locked(
+        self, messages: Sequence[Message], params: GenParams, cancel: threading.Event | None
+    ) -> Iterator[Event]:
+        if self._closed:
+            raise ModelError(f"{self._capabilities.name} has been closed")
+        started = time.perf_counter()
+        prompt = self._tokenize(messages)
+        try:
+            yield from self._prefill_and_generate(prompt, params, cancel, started)
+        except BaseException:
+            self._resync()
+            raise
+        finally:
+            if prompt.chunks is not None:
+                prompt.free()
+
+    def _resync(self) -> None:
+        """After an interruption inside llama.cpp, make the KV cache match ``_cached`` again."""
+        memory = llama_cpp.llama_get_memory(self._ctx)
+        if not llama_cpp.llama_memory_seq_rm(memory, _SEQ, self._n_past, -1):
+            llama_cpp.llama_memory_clear(memory, True)
+            self._cached.clear()
+            self._n_past = 0
+
+    def _prefill_and_generate(
+        self, prompt: _Prompt, params: GenParams, cancel: threading.Event | None, started: float
+    ) -> Iterator[Event]:
+        total_pos = n_positions(prompt.units)
+        if total_pos >= self._n_ctx:
+            raise ContextOverflowError(
+                f"the conversation needs {total_pos:,} tokens but {self._capabilities.name} "
+                f"has a context of {self._n_ctx:,} — start a new conversation, send fewer "
+                "images or pages, or raise the context size"
+            )
+        keep_cached, reused = respelled_prefix(self._cached, prompt.units, self._piece_cached)
+        kept_pos = n_positions(self._cached[:keep_cached])
+        if kept_pos + n_positions(prompt.units[reused:]) >= self._n_ctx:
+            keep_cached = reused = reusable_prefix(self._cached, prompt.units)
+        if self._drop_cache_from(keep_cached) < keep_cached:
+            reused = 0
+        usage = Usage(
+            prompt_tokens=n_tokens(prompt.units),
+            cached_tokens=n_tokens(prompt.units[:reused]),
+        )
+        if not self._evaluate(prompt, reused, cancel):
+            usage.finish_reason = "cancelled"
+            yield usage
+            return
+        yield from self._generate(params, cancel, started, usage)
+
+    def _generate(
+        self, params: GenParams, cancel: threading.Event | None, started: float, usage: Usage
+    ) -> Iterator[Event]:
+        sampler = self._sampler(params)
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        stops = _StopMatcher(params.stop)
+        first_token_at: float | None = None
+        batch = self._llm._batch
+        try:
+            usage.finish_reason = "length"
+            for _ in range(params.max_tokens):
+                if cancel is not None and cancel.is_set():
+                    usage.finish_reason = "cancelled"
+                    break
+                if self._n_past >= self._n_ctx:
+                    break
+                token = llama_cpp.llama_sampler_sample(sampler, self._ctx, -1)
+                if first_token_at is None:
+                    first_token_at = time.perf_counter()
+                    usage.ttft_ms = (first_token_at - started) * 1000
+                if llama_cpp.llama_vocab_is_eog(self._vocab, token):
+                    usage.finish_reason = "stop"
+                    break
+                usage.completion_tokens += 1
+                batch.set_batch([token], self._n_past, logits_all=True)
+                status = llama_cpp.llama_decode(self._ctx, batch.batch)
+                if status != 0:
+                    usage.finish_reason = "error"
+                    usage.error = f"llama.cpp failed while generating (decode error {status})"
+                    break
+                self._cached.append(token)
+                self._n_past += 1
+                text, stopped = stops.feed(decoder.decode(self._piece_bytes(token)))
+                if text:
+                    yield text
+                if stopped:
+                    usage.finish_reason = "stop"
+                    break
+            tail = stops.flush(decoder.decode(b"", final=True))
+            if tail:
+                yield tail
+        finally:
+            llama_cpp.llama_sampler_free(sampler)
+        if first_token_at is not None and usage.completion_tokens:
+            elapsed = time.perf_counter() - first_token_at
+            usage.tokens_per_s = usage.completion_tokens / elapsed if elapsed > 0 else 0.0
+        yield usage
+
+
+class _StopMatcher:
+    """Holds back text that may be the start of a stop string, so none of it is shown."""
+
+    def __init__(self, stops: Sequence[str]) -> None:
+        self._stops = [s for s in stops if s]
+        self._held = ""
+
+    def feed(self, text: str) -> tuple[str, bool]:
+        if not self._stops:
+            return text, False
+        buf = self._held + text
+        for stop in self._stops:
+            at = buf.find(stop)
+            if at >= 0:
+                self._held = ""
+                return buf[:at], True
+        hold = 0
+        for stop in self._stops:
+            for k in range(min(len(stop) - 1, len(buf)), 0, -1):
+                if buf.endswith(stop[:k]):
+                    hold = max(hold, k)
+                    break
+        self._held = buf[len(buf) - hold :] if hold else ""
+        return buf[: len(buf) - hold], False
+
+    def flush(self, text: str) -> str:
+        out = self._held + text
+        self._held = ""
+        return out

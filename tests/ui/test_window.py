@@ -1,0 +1,290 @@
+"""The chat window, driven as a user drives it, on the real tiny model (offscreen Qt).
+
+Qt warnings fail these tests (``qt_log_level_fail`` in pyproject.toml).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QMimeData, Qt, QUrl
+from PySide6.QtGui import QImage
+from pytestqt.qtbot import QtBot
+
+from desktop.ui.main_window import MainWindow
+from desktop.ui.widgets import MessageView
+from models.backend import GenParams
+from tests import corpus
+
+
+def install(home: Path, name: str, vlm: Any) -> None:
+    folder = home / "models" / name
+    folder.mkdir(parents=True)
+    shutil.copy(vlm.model, folder)
+    if vlm.mmproj:
+        shutil.copy(vlm.mmproj, folder)
+
+
+@pytest.fixture
+def window(qtbot: QtBot, sightline_home: Path, vlm_a: Any) -> Iterator[MainWindow]:
+    install(sightline_home, "tiny", vlm_a)
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.show()
+    yield w
+    w.close()
+
+
+def messages(w: MainWindow) -> list[MessageView]:
+    layout = w.thread_layout
+    views = [layout.itemAt(i).widget() for i in range(layout.count())]
+    return [v for v in views if isinstance(v, MessageView)]
+
+
+def drop_files(w: MainWindow, *paths: Path) -> None:
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    assert w.take_mime(mime)
+
+
+def wait_answer(qtbot: QtBot, w: MainWindow) -> None:
+    qtbot.waitUntil(lambda: w._answering is None, timeout=60000)
+
+
+def wait_chips(qtbot: QtBot, w: MainWindow, images: int) -> None:
+    qtbot.waitUntil(
+        lambda: len(w.pending_images()) >= images and not w._chips_busy(), timeout=30000
+    )
+
+
+def test_first_run_without_a_model_offers_three_ways_to_get_one(qtbot: QtBot) -> None:
+    w = MainWindow()
+    qtbot.addWidget(w)
+    assert w.stack.currentWidget() is w.welcome
+    assert "Recommended for this computer" in w.welcome.recommended.text()
+    assert w.welcome.download_button.isEnabled()
+    w.send("hello")
+    assert "No model yet" in w.banner.label.text()
+    w.close()
+
+
+def test_importing_from_the_welcome_panel_leaves_it(qtbot: QtBot, vlm_a: Any) -> None:
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.welcome.import_pair(vlm_a.model, vlm_a.mmproj)
+    qtbot.waitUntil(lambda: w.stack.currentWidget() is w.scroll_area, timeout=20000)
+    assert "[vision]" in w.model_picker.currentText()
+    w.close()
+
+
+def test_drop_an_image_ask_and_watch_the_answer_stream(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
+) -> None:
+    drop_files(window, corpus.photo(tmp_path / "photo.jpg"))
+    wait_chips(qtbot, window, 1)
+    window.composer.setPlainText("What is in this photo?")
+    qtbot.keyClick(window.composer, Qt.Key.Key_Return)
+    wait_answer(qtbot, window)
+    user, answer = messages(window)
+    assert user.text == "What is in this photo?"
+    assert answer.text.strip()
+    assert "tokens/s" in answer.footer.text()
+    assert window.chips == []
+    stored = window.store.conversation_messages(window.conversation_id or 0)
+    assert [m.role for m in stored] == ["user", "assistant"]
+    assert stored[0].attachments[0].label.endswith("photo.jpg")
+    assert window.conversations.count() == 1
+
+    window.composer.setPlainText("And the colours?")
+    qtbot.keyClick(window.composer, Qt.Key.Key_Return)
+    wait_answer(qtbot, window)
+    stored = window.store.conversation_messages(window.conversation_id or 0)
+    assert len(stored) == 4
+    assert (stored[3].cached_tokens or 0) >= (stored[1].prompt_tokens or 0), "the image was reused"
+
+
+def test_shift_enter_makes_a_new_line_instead_of_sending(qtbot: QtBot, window: MainWindow) -> None:
+    window.composer.setPlainText("line one")
+    qtbot.keyClick(window.composer, Qt.Key.Key_Return, Qt.KeyboardModifier.ShiftModifier)
+    assert window._answering is None
+    assert "\n" in window.composer.toPlainText()
+
+
+def test_stop_keeps_the_partial_answer(qtbot: QtBot, window: MainWindow) -> None:
+    window.send("Talk for a long time.", GenParams(max_tokens=100000))
+    job = window._answering
+    assert job is not None
+    job.item.connect(lambda _item: window.stop())
+    wait_answer(qtbot, window)
+    [_, answer] = messages(window)
+    assert answer.text.strip()
+    assert "stopped" in answer.footer.text()
+    stored = window.store.conversation_messages(window.conversation_id or 0)
+    assert stored[1].status == "partial"
+    assert stored[1].text.strip() == answer.text.strip()
+
+
+def test_a_pdf_becomes_pages_and_a_pasted_image_an_attachment(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
+) -> None:
+    drop_files(window, corpus.pdf(tmp_path / "report.pdf", pages=3))
+    mime = QMimeData()
+    image = QImage(40, 30, QImage.Format.Format_RGB32)
+    image.fill(Qt.GlobalColor.red)
+    mime.setImageData(image)
+    window.composer.insertFromMimeData(mime)
+    wait_chips(qtbot, window, 4)
+    labels = [p.label for p in window.pending_images()]
+    assert labels[:3] == ["report.pdf p.1", "report.pdf p.2", "report.pdf p.3"]
+    assert labels[3] == "pasted image"
+    window.chips[0].removed.emit()
+    assert len(window.pending_images()) == 1
+
+
+def test_a_bad_file_shows_a_banner_and_the_conversation_survives(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
+) -> None:
+    window.send("Hello there")
+    wait_answer(qtbot, window)
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 30)
+    drop_files(window, broken)
+    qtbot.waitUntil(window.banner.isVisible, timeout=10000)
+    assert "broken.png" in window.banner.label.text()
+    assert window.chips == []
+    assert len(messages(window)) == 2
+    window.send("Still here?")
+    wait_answer(qtbot, window)
+    assert len(window.store.conversation_messages(window.conversation_id or 0)) == 4
+
+
+def test_a_text_only_model_explains_why_images_are_not_sent(
+    qtbot: QtBot, sightline_home: Path, vlm_text_only: Any, vlm_a: Any, tmp_path: Path
+) -> None:
+    install(sightline_home, "words", vlm_text_only)
+    install(sightline_home, "eyes", vlm_a)
+    w = MainWindow()
+    qtbot.addWidget(w)
+    drop_files(w, corpus.photo(tmp_path / "p.jpg"))
+    wait_chips(qtbot, w, 1)
+    w.model_picker.setCurrentIndex(w.model_picker.findData("embedded:words"))
+    assert "text-only model" in w.banner.label.text()
+    w.send("What is this?")
+    assert w._answering is None
+    assert messages(w) == []
+    assert "cannot see images" in w.banner.label.text()
+    w.close()
+
+
+def test_regenerate_and_edit_replace_later_turns(qtbot: QtBot, window: MainWindow) -> None:
+    window.send("First question")
+    wait_answer(qtbot, window)
+    window.send("Second question")
+    wait_answer(qtbot, window)
+    cid = window.conversation_id or 0
+    window.regenerate()
+    wait_answer(qtbot, window)
+    stored = window.store.conversation_messages(cid)
+    assert [m.text for m in stored if m.role == "user"] == ["First question", "Second question"]
+    assert len(stored) == 4
+    window.resend(stored[0], "A better first question")
+    wait_answer(qtbot, window)
+    stored = window.store.conversation_messages(cid)
+    assert [m.text for m in stored if m.role == "user"] == ["A better first question"]
+    assert len(messages(window)) == 2
+
+
+def test_search_rename_export_and_delete(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    window.send("Tell me about invoices")
+    wait_answer(qtbot, window)
+    cid = window.conversation_id or 0
+    window.new_chat()
+    window.send("Something else entirely")
+    wait_answer(qtbot, window)
+    assert window.conversations.count() == 2
+    qtbot.keyClicks(window.search, "invoi")
+    assert window.conversations.count() == 1
+    window.search.clear()
+    window.rename_conversation(cid, "Invoices")
+    qtbot.waitUntil(lambda: window.store.title(cid) == "Invoices", timeout=10000)
+    job = window.export_conversation(cid, "md", tmp_path / "out.md")
+    qtbot.waitUntil(lambda: not job.running, timeout=10000)
+    assert "Tell me about invoices" in (tmp_path / "out.md").read_text()
+    window.delete_conversation(cid)
+    qtbot.waitUntil(lambda: window.conversations.count() == 1, timeout=10000)
+
+
+def test_the_popup_describes_an_image(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    from desktop.ui.popup import PopupWindow
+
+    popup = PopupWindow(window, corpus.photo(tmp_path / "shot.jpg"))
+    qtbot.addWidget(popup)
+    qtbot.waitUntil(lambda: "tokens/s" in popup.status.text(), timeout=30000)
+    assert popup.answer.strip()
+    popup.close()
+
+
+def test_a_second_launch_hands_its_files_to_the_first(
+    cli_env: dict[str, str], sightline_home: Path, vlm_a: Any, tmp_path: Path
+) -> None:
+    install(sightline_home, "tiny", vlm_a)
+    env = dict(cli_env, QT_QPA_PLATFORM="offscreen")
+    first = subprocess.Popen(
+        [sys.executable, "-m", "desktop.cli"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        from desktop.ui.single_instance import forward
+
+        deadline = time.monotonic() + 30
+        while not forward("open", []):  # the first instance is up once it answers
+            assert first.poll() is None, first.communicate()
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        photo = corpus.photo(tmp_path / "forwarded.jpg")
+        started = time.monotonic()
+        second = subprocess.run(
+            [sys.executable, "-m", "desktop.cli", str(photo)],
+            env=env,
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+        assert second.returncode == 0, second.stderr
+        assert time.monotonic() - started < 15, "the second launch returns at once"
+        log = (sightline_home / "logs" / "sightline.log").read_text()
+        assert "handed over open with 1 file(s)" in log
+        assert first.poll() is None, "the first instance keeps running"
+    finally:
+        first.terminate()
+        first.wait(timeout=20)
+
+
+def test_no_display_is_one_clear_line_and_exit_3(cli_env: dict[str, str]) -> None:
+    env = {
+        k: v
+        for k, v in cli_env.items()
+        if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
+    }
+    r = subprocess.run(
+        [sys.executable, "-m", "desktop.cli"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert r.returncode == 3
+    assert r.stderr.strip() == (
+        "sightline: no display available; use `sightline describe FILE`, "
+        "or run under a desktop session"
+    )
