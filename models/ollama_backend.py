@@ -19,10 +19,11 @@ from models.backend import Capabilities, Event, GenParams, Usage
 from models.conversation import Message
 from models.entry import ModelEntry
 from models.errors import ModelError
-from models.image_codec import encode_png
+from models.image_codec import encode_for_wire
 from models.json_grammar import object_schema
 
 DEFAULT_HOST = "http://127.0.0.1:11434"
+DEFAULT_NUM_CTX = 4096
 _TIMEOUT = httpx.Timeout(connect=3.0, read=300.0, write=30.0, pool=5.0)
 
 
@@ -119,23 +120,38 @@ def _wire_messages(messages: Sequence[Message]) -> list[dict[str, Any]]:
     for m in messages:
         item: dict[str, Any] = {"role": m.role, "content": m.joined_text}
         if m.images:
-            item["images"] = [encode_png(img) for img in m.images]
+            item["images"] = [encode_for_wire(img)[1] for img in m.images]
         wire.append(item)
     return wire
 
 
 class OllamaBackend:
-    def __init__(self, host: str, model: str, keep_alive: str | float | None = "10m") -> None:
+    """One model in a running Ollama.
+
+    ``num_ctx`` goes with every request and is the context length reported:
+    without it Ollama runs at its own default (2048 or 4096 tokens) while the
+    model says 128k, and silently drops the start of a longer conversation.
+    """
+
+    def __init__(
+        self,
+        host: str,
+        model: str,
+        keep_alive: str | float | None = "10m",
+        num_ctx: int = DEFAULT_NUM_CTX,
+    ) -> None:
         self.host = host
         self.model = model
         self.keep_alive = keep_alive
         self._client = _client(host)
         shown = _show(self._client, host, model)
+        trained = _context_length(shown.modelinfo)
+        self._num_ctx = min(num_ctx, trained) if trained else num_ctx
         self._capabilities = Capabilities(
             name=f"ollama:{model}",
             backend="ollama",
             vision="vision" in (shown.capabilities or []),
-            context_length=_context_length(shown.modelinfo) or 4096,
+            context_length=self._num_ctx,
             max_image_side=None,
         )
 
@@ -158,6 +174,7 @@ class OllamaBackend:
                 "vision model such as llava, qwen2.5vl or gemma3"
             )
         options: dict[str, Any] = {
+            "num_ctx": self._num_ctx,
             "num_predict": params.max_tokens,
             "temperature": params.temperature,
             "top_p": params.top_p,

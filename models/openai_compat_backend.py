@@ -1,9 +1,10 @@
 """Local servers that speak OpenAI's chat API: LM Studio, llama-server, vLLM, llama_cpp.server.
 
-Images go as PNG data URLs. Such servers rarely say whether a model can
-see: where one does (llama-server's ``capabilities``, LM Studio's ``type``)
-that answer is used; where it does not, the model is offered as able to see
-and a server that refuses an image has its own words shown to the user.
+Images go as data URLs (PNG, or JPEG for photos; see ``image_codec``).
+Such servers rarely say whether a model can see: where one does
+(llama-server's ``capabilities``, LM Studio's ``type``) that answer is
+used; where it does not, the model is offered as able to see and a server
+that refuses an image has its own words shown to the user.
 """
 
 from __future__ import annotations

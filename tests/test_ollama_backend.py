@@ -125,3 +125,15 @@ def test_pull_reports_progress(ollama: OllamaStandin) -> None:
     assert seen[0][0] == "pulling manifest"
     assert ("pulling 0123abcd", 3_000_000, 3_000_000) in seen
     assert seen[-1][0] == "success"
+
+
+def test_the_context_ollama_runs_with_is_the_one_reported(ollama: OllamaStandin) -> None:
+    small = OllamaBackend(ollama.url, "llava:7b", num_ctx=2048)
+    large = OllamaBackend(ollama.url, "llava:7b", num_ctx=32768)
+    assert small.capabilities.context_length == 2048
+    assert large.capabilities.context_length == 8192, "never more than the model was trained for"
+    ask(small)
+    ask(large)
+    small.close()
+    large.close()
+    assert [chat["options"]["num_ctx"] for chat in ollama.chats()] == [2048, 8192]
