@@ -171,7 +171,12 @@ def open_backend(choice: ModelChoice, settings: Settings) -> Backend:
     if choice.backend == "ollama":
         from models.ollama_backend import OllamaBackend
 
-        return OllamaBackend(settings.effective_ollama_host(), bare, settings.ollama_keep_alive)
+        return OllamaBackend(
+            settings.effective_ollama_host(),
+            bare,
+            settings.ollama_keep_alive,
+            num_ctx=settings.n_ctx,
+        )
     if choice.backend == "openai-compat":
         from models.openai_compat_backend import OpenAICompatBackend
 

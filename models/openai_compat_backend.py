@@ -164,6 +164,7 @@ class OpenAICompatBackend:
         said = False
         first_at = 0.0
         pieces = 0
+        finished = False
         try:
             for chunk in stream:
                 if cancel is not None and cancel.is_set():
@@ -182,6 +183,7 @@ class OpenAICompatBackend:
                             said = True
                         yield text
                     if choice.finish_reason:
+                        finished = True
                         usage.finish_reason = (
                             "length" if choice.finish_reason == "length" else "stop"
                         )
@@ -192,6 +194,9 @@ class OpenAICompatBackend:
             usage.error = f"the connection to {self.base_url} broke mid-answer"
         finally:
             stream.close()
+        if not finished and usage.finish_reason not in ("cancelled", "error"):
+            usage.finish_reason = "error"
+            usage.error = f"the server at {self.base_url} ended the answer without finishing it"
         if not usage.completion_tokens and pieces:
             # Servers that send no usage while streaming stream one token per chunk.
             usage.completion_tokens = pieces
