@@ -12,7 +12,6 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
-import queue
 import shutil
 import threading
 import time
@@ -135,41 +134,6 @@ def _friendly(exc: httpx.HTTPError, url: str) -> ModelError:
     return ModelError(f"the download failed ({type(exc).__name__}: {_one_line(exc)}) — {url}")
 
 
-class _Hasher:
-    """sha256 on its own thread, so hashing overlaps the network and the disk.
-
-    hashlib releases the GIL while it digests a large block; blocks travel in
-    batches of about a megabyte so the hand-over costs nothing measurable.
-    """
-
-    def __init__(self, digest: hashlib._Hash) -> None:
-        self.digest = digest
-        self._queue: queue.Queue[list[bytes] | None] = queue.Queue(maxsize=8)
-        self._batch: list[bytes] = []
-        self._batched = 0
-        self._thread = threading.Thread(target=self._run, name="sha256", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while (batch := self._queue.get()) is not None:
-            for block in batch:
-                self.digest.update(block)
-
-    def feed(self, block: bytes) -> None:
-        self._batch.append(block)
-        self._batched += len(block)
-        if self._batched >= CHUNK:
-            self._queue.put(self._batch)
-            self._batch, self._batched = [], 0
-
-    def finish(self) -> None:
-        if self._batch:
-            self._queue.put(self._batch)
-            self._batch, self._batched = [], 0
-        self._queue.put(None)
-        self._thread.join()
-
-
 def download(
     url: str,
     dest: Path,
@@ -245,7 +209,6 @@ def _stream_to(
     started = time.monotonic()
     fresh = 0
     last_report = 0.0
-    hasher = _Hasher(digest)
     with part.open("ab" if offset else "wb", buffering=CHUNK) as out:
         try:
             # Unsized iteration hands on every network read, so a cut loses nothing received.
@@ -255,7 +218,7 @@ def _stream_to(
                         f"download stopped; {part.name} keeps {_human(offset)} for a resume"
                     )
                 out.write(block)
-                hasher.feed(block)
+                digest.update(block)
                 offset += len(block)
                 fresh += len(block)
                 now = time.monotonic()
@@ -275,6 +238,4 @@ def _stream_to(
             if exc.errno == errno.ENOSPC:
                 raise ModelError(f"the disk filled up while downloading {part.name}") from exc
             raise
-        finally:
-            hasher.finish()
     return offset
