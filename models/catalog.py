@@ -7,6 +7,7 @@ is reported with its file and key, not as a KeyError later.
 
 from __future__ import annotations
 
+import string
 import tomllib
 from dataclasses import dataclass
 from importlib import resources
@@ -51,12 +52,16 @@ class CatalogEntry:
 def _file(raw: Any, where: str) -> CatalogFile:
     if not isinstance(raw, dict) or not isinstance(raw.get("url"), str):
         raise InputError(f"{where}: needs a table with a `url`")
-    size, sha = raw.get("size"), raw.get("sha256")
-    if size is not None and not isinstance(size, int):
+    url, size, sha = raw["url"], raw.get("size"), raw.get("sha256")
+    if not url.startswith(("https://", "http://")) or not url.endswith(".gguf"):
+        raise InputError(f"{where}.url: must be an http(s) address of a .gguf file")
+    if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size <= 0):
         raise InputError(f"{where}.size: must be a whole number of bytes")
-    if sha is not None and (not isinstance(sha, str) or len(sha) != 64):
+    if sha is not None and (
+        not isinstance(sha, str) or len(sha) != 64 or not set(sha) <= set(string.hexdigits)
+    ):
         raise InputError(f"{where}.sha256: must be 64 hex digits")
-    return CatalogFile(raw["url"], size, sha.lower() if sha else None)
+    return CatalogFile(url, size, sha.lower() if sha else None)
 
 
 def _entries(text: str, origin: str) -> dict[str, CatalogEntry]:
@@ -64,9 +69,14 @@ def _entries(text: str, origin: str) -> dict[str, CatalogEntry]:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{origin}: not valid TOML ({exc})") from exc
+    models = data.get("models", {})
+    if not isinstance(models, dict):
+        raise InputError(f"{origin}: `models` must be a table of [models.NAME] entries")
     found: dict[str, CatalogEntry] = {}
-    for name, raw in (data.get("models") or {}).items():
+    for name, raw in models.items():
         where = f"{origin}: models.{name}"
+        if not isinstance(raw, dict):
+            raise InputError(f"{where}: must be a table ([models.{name}])")
         try:
             found[name] = CatalogEntry(
                 name=name,
@@ -92,5 +102,9 @@ def load_catalog(user_dir: Path | None = None) -> dict[str, CatalogEntry]:
     if user_dir is not None:
         user_file = user_dir / "catalog.toml"
         if user_file.exists():
-            catalog.update(_entries(user_file.read_text(encoding="utf-8"), str(user_file)))
+            try:
+                text = user_file.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise InputError.for_file(user_file, f"cannot be read ({exc})") from exc
+            catalog.update(_entries(text, str(user_file)))
     return catalog

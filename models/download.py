@@ -9,6 +9,7 @@ than trusted. Free space is checked before the first byte, with numbers.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import threading
@@ -80,13 +81,40 @@ def _hash_existing(part: Path, digest: hashlib._Hash) -> int:
     return size
 
 
-def _total_from(response: httpx.Response, offset: int) -> int | None:
-    if response.status_code == 206:
-        content_range = response.headers.get("content-range", "")
-        if "/" in content_range and not content_range.endswith("/*"):
-            return int(content_range.rsplit("/", 1)[1])
+class _RestartFromZero(Exception):
+    """The server's answer to a resume does not fit the bytes we hold."""
+
+
+def _body_span(response: httpx.Response, offset: int, url: str) -> tuple[int, int | None]:
+    """Where the response body starts in the file, and the file's total size if known.
+
+    A resume is trusted only when a 206's Content-Range starts exactly at our
+    offset; a 416 only when it says the file is exactly as long as our part.
+    """
+    status = response.status_code
+    if status == 404:
+        raise ModelError(f"not found on the server (404): {url}")
+    if status == 416 and offset:
+        total = response.headers.get("content-range", "").rpartition("/")[2]
+        if total.isdigit() and int(total) == offset:
+            return offset, offset
+        raise _RestartFromZero
+    if status >= 400:
+        raise ModelError(f"the server refused the download ({status}): {url}")
     length = response.headers.get("content-length")
-    return int(length) + offset if length is not None else None
+    if status == 206:
+        unit, _, spec = response.headers.get("content-range", "").partition(" ")
+        span, _, total = spec.partition("/")
+        first = span.partition("-")[0]
+        if unit != "bytes" or not first.isdigit() or int(first) != offset:
+            raise _RestartFromZero
+        return offset, int(total) if total.isdigit() else None
+    return 0, int(length) if length is not None and length.isdigit() else None
+
+
+def _one_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
 
 
 def _friendly(exc: httpx.HTTPError, url: str) -> ModelError:
@@ -94,9 +122,9 @@ def _friendly(exc: httpx.HTTPError, url: str) -> ModelError:
         return ModelError(f"the download timed out ({url}) — check the connection and try again")
     if isinstance(exc, httpx.ConnectError):
         if "CERTIFICATE" in str(exc).upper() or "SSL" in str(exc).upper():
-            return ModelError(f"a secure connection to {httpx.URL(url).host} failed ({exc})")
-        return ModelError(f"could not connect to {httpx.URL(url).host} — are you online?")
-    return ModelError(f"the download failed ({type(exc).__name__}: {exc}) — {url}")
+            return ModelError(f"a secure (TLS) connection failed for {url} ({_one_line(exc)})")
+        return ModelError(f"could not connect to {url} — are you online?")
+    return ModelError(f"the download failed ({type(exc).__name__}: {_one_line(exc)}) — {url}")
 
 
 def download(
@@ -111,6 +139,7 @@ def download(
     client: httpx.Client | None = None,
     timeout: float = 30.0,
 ) -> Downloaded:
+    """Fetch ``url`` into ``dest``, resuming ``dest.part`` when a previous try left one."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
     digest = hashlib.sha256()
@@ -119,25 +148,25 @@ def download(
         _check_space(dest, max(0, expected_size - offset), free_space)
     own_client = client is None
     http = client or httpx.Client(timeout=timeout, follow_redirects=True)
+    total: int | None = None
     try:
-        headers = {"Range": f"bytes={offset}-"} if offset else {}
-        total: int | None
-        with http.stream("GET", url, headers=headers) as response:
-            if response.status_code == 416 and offset:
-                total = offset  # the part file is already complete
-            else:
-                if response.status_code == 404:
-                    raise ModelError(f"not found on the server (404): {url}")
-                if response.status_code >= 400:
-                    raise ModelError(
-                        f"the server refused the download ({response.status_code}): {url}"
-                    )
-                if offset and response.status_code != 206:
-                    offset, digest = 0, hashlib.sha256()  # no resume support: start again
-                total = _total_from(response, offset)
-                if total is not None:
-                    _check_space(dest, total - offset, free_space)
-                offset = _stream_to(response, part, offset, total, digest, progress, cancel)
+        while True:
+            headers = {"Range": f"bytes={offset}-"} if offset else {}
+            try:
+                with http.stream("GET", url, headers=headers) as response:
+                    start, total = _body_span(response, offset, url)
+                    if start != offset:  # a plain 200: the server starts over, so do we
+                        offset, digest = 0, hashlib.sha256()
+                    if total is not None:
+                        _check_space(dest, total - offset, free_space)
+                    if total != offset or not part.exists():
+                        offset = _stream_to(
+                            response, part, url, offset, total, digest, progress, cancel
+                        )
+                break
+            except _RestartFromZero:
+                part.unlink(missing_ok=True)
+                offset, digest = 0, hashlib.sha256()
     except httpx.HTTPError as exc:
         raise _friendly(exc, url) from exc
     finally:
@@ -152,8 +181,9 @@ def download(
     if sha256 and actual != sha256.lower():
         part.unlink(missing_ok=True)
         raise ModelError(
-            f"{dest.name}: the downloaded file is damaged (sha256 {actual[:12]}… instead of "
-            f"{sha256[:12]}…); it was deleted — try again"
+            f"{dest.name}: the downloaded file does not match its expected sha256 "
+            f"({actual[:12]}… instead of {sha256[:12]}…), so it was damaged on the way or the "
+            f"publisher changed it; it was deleted — try again ({url})"
         )
     os.replace(part, dest)
     return Downloaded(dest, actual, offset, verified=bool(sha256))
@@ -162,6 +192,7 @@ def download(
 def _stream_to(
     response: httpx.Response,
     part: Path,
+    url: str,
     offset: int,
     total: int | None,
     digest: hashlib._Hash,
@@ -171,8 +202,7 @@ def _stream_to(
     started = time.monotonic()
     fresh = 0
     last_report = 0.0
-    mode = "ab" if offset else "wb"
-    with part.open(mode, buffering=CHUNK) as out:
+    with part.open("ab" if offset else "wb", buffering=CHUNK) as out:
         try:
             # Unsized iteration hands on every network read, so a cut loses nothing received.
             for block in response.iter_bytes():
@@ -190,14 +220,15 @@ def _stream_to(
                     out.flush()  # what a resume can keep if the process dies right now
                     if progress:
                         progress(Progress(offset, total, fresh / max(now - started, 1e-6)))
-        except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
+        except httpx.TransportError as exc:
             out.flush()
+            stalled = "stalled" if isinstance(exc, httpx.TimeoutException) else "broke"
             raise ModelError(
-                f"the connection broke after {_human(offset)} — run the same command again "
-                "to resume"
+                f"the connection {stalled} after {_human(offset)} of {url} — run the same "
+                "command again to resume"
             ) from exc
         except OSError as exc:
-            if exc.errno == 28:
+            if exc.errno == errno.ENOSPC:
                 raise ModelError(f"the disk filled up while downloading {part.name}") from exc
             raise
     return offset

@@ -13,6 +13,7 @@ import functools
 import os
 import shutil
 import threading
+import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -38,13 +39,7 @@ _MMPROJ_PATTERNS = ("mmproj-{stem}.gguf", "{stem}-mmproj.gguf", "{stem}.mmproj.g
 def _entry(
     name: str, text: GgufHeader, mmproj: GgufHeader | None, default: str | None
 ) -> ModelEntry:
-    vision = False
-    if mmproj is not None:
-        try:
-            check_pair(text, mmproj)
-            vision = True
-        except ModelError:
-            vision = False
+    vision = mmproj is not None and _fits(text, mmproj)
     size = text.file_size + (mmproj.file_size if mmproj else 0)
     return ModelEntry(
         name=name,
@@ -57,6 +52,29 @@ def _entry(
         installed=True,
         default=default in (name, f"embedded:{name}"),
     )
+
+
+def _fits(text: GgufHeader, mmproj: GgufHeader) -> bool:
+    try:
+        check_pair(text, mmproj)
+    except ModelError:
+        return False
+    return True
+
+
+def _loose_projector(text: GgufHeader, loose: list[GgufHeader]) -> GgufHeader | None:
+    """The projector dropped next to a loose text model: by name, else the one mmproj that fits."""
+    by_name = {h.path.name: h for h in loose}
+    stem = text.path.stem
+    for pattern in _MMPROJ_PATTERNS:
+        if pattern.format(stem=stem) in by_name:
+            return by_name[pattern.format(stem=stem)]
+    fitting = [
+        h
+        for h in loose
+        if h.is_projector and h.path.name.lower().startswith("mmproj") and _fits(text, h)
+    ]
+    return fitting[0] if len(fitting) == 1 else None
 
 
 def _headers(paths: list[Path], on_problem: Callable[[str], None] | None) -> list[GgufHeader]:
@@ -91,20 +109,11 @@ def scan(
             _entry(folder.name, texts[0], projectors[0] if projectors else None, default)
         )
     loose = _headers(list(models_dir.glob("*.gguf")), on_problem)
-    by_name = {h.path.name: h for h in loose}
     for header in loose:
-        if header.is_projector:
-            continue
-        stem = header.path.stem
-        mmproj = next(
-            (
-                by_name[p.format(stem=stem)]
-                for p in _MMPROJ_PATTERNS
-                if p.format(stem=stem) in by_name
-            ),
-            None,
-        )
-        entries.append(_entry(stem, header, mmproj, default))
+        if not header.is_projector:
+            entries.append(
+                _entry(header.path.stem, header, _loose_projector(header, loose), default)
+            )
     return sorted(entries, key=lambda e: e.name)
 
 
@@ -118,6 +127,14 @@ def _valid_name(name: str) -> str:
     return cleaned
 
 
+def _read_manifest(folder: Path) -> dict[str, str | bool]:
+    try:
+        raw = tomllib.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return {}
+    return {k: v for k, v in raw.items() if isinstance(v, str | bool)}
+
+
 def _write_manifest(folder: Path, fields: dict[str, str | bool]) -> None:
     lines = []
     for key, value in fields.items():
@@ -126,7 +143,9 @@ def _write_manifest(folder: Path, fields: dict[str, str | bool]) -> None:
         else:
             escaped = value.replace("\\", "\\\\").replace('"', '\\"')
             lines.append(f'{key} = "{escaped}"')
-    (folder / MANIFEST).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    tmp = folder / f".{MANIFEST}.tmp"
+    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    os.replace(tmp, folder / MANIFEST)
 
 
 def import_model(
@@ -171,7 +190,12 @@ def remove(name: str, models_dir: Path) -> Path:
         return folder
     loose = models_dir / f"{bare}.gguf"
     if loose.is_file():
+        entries = scan(models_dir)
+        mine = next((e.mmproj for e in entries if e.path == str(loose)), None)
+        shared = sum(e.mmproj == mine for e in entries) > 1
         loose.unlink()
+        if mine is not None and not shared:
+            Path(mine).unlink(missing_ok=True)
         return loose
     raise ModelError(f"no installed model named {bare!r}")
 
@@ -200,7 +224,12 @@ def pull(
                     f"not enough disk space for {entry.title}: it needs {needed / 1e9:.1f} GB "
                     f"and {free / 1e9:.1f} GB is free"
                 )
-    hashes: dict[str, str | bool] = {"name": entry.name, "source": f"catalog:{entry.source}"}
+    # Written after each file, so a pull resumed after the text model keeps its hash.
+    manifest = _read_manifest(folder) | {
+        "name": entry.name,
+        "source": f"catalog:{entry.source}",
+        "license": entry.license,
+    }
     for role, item in (("text", entry.text), ("mmproj", entry.mmproj)):
         target = folder / item.filename
         if target.exists():
@@ -217,10 +246,9 @@ def pull(
             cancel=cancel,
             free_space=free_space,
         )
-        hashes[f"{role}_sha256"] = done.sha256
-        hashes[f"{role}_pre_verified"] = done.verified
-    hashes["license"] = entry.license
-    _write_manifest(folder, hashes)
+        manifest[f"{role}_sha256"] = done.sha256
+        manifest[f"{role}_pre_verified"] = done.verified
+        _write_manifest(folder, manifest)
     validate_pair(folder / entry.text.filename, folder / entry.mmproj.filename)
     return next(e for e in scan(models_dir) if e.name == folder.name)
 

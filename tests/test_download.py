@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import ssl
+import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -57,7 +59,10 @@ def test_a_server_without_range_support_restarts_cleanly(host: FileServer, tmp_p
 
 
 def test_a_wrong_hash_deletes_the_file_and_says_so(host: FileServer, tmp_path: Path) -> None:
-    with pytest.raises(ModelError, match=r"m\.gguf: the downloaded file is damaged .* deleted"):
+    with pytest.raises(
+        ModelError,
+        match=r"m\.gguf: the downloaded file does not match its expected sha256 .* deleted",
+    ):
         download(host.url("model.gguf"), tmp_path / "m.gguf", sha256="0" * 64)
     assert not list(tmp_path.iterdir())
 
@@ -101,3 +106,88 @@ def test_not_enough_disk_is_refused_before_the_first_byte(host: FileServer, tmp_
     with pytest.raises(ModelError, match="not enough disk space"):
         download(host.url("model.gguf"), tmp_path / "m.gguf", free_space=lambda _p: 1_000)
     assert not (tmp_path / "m.gguf").exists()
+
+
+def test_a_resume_answered_from_the_wrong_place_starts_over(
+    host: FileServer, tmp_path: Path
+) -> None:
+    (tmp_path / "m.gguf.part").write_bytes(BLOB[:500_000])
+    host.range_skew = 1000
+    done = download(host.url("model.gguf"), tmp_path / "m.gguf", sha256=SHA)
+    assert done.size == len(BLOB)
+    assert (tmp_path / "m.gguf").read_bytes() == BLOB
+    assert host.ranges == ["bytes=500000-", None], "the skewed answer was dropped, not spliced"
+
+
+def test_a_complete_partial_is_finished_without_fetching_again(
+    host: FileServer, tmp_path: Path
+) -> None:
+    (tmp_path / "m.gguf.part").write_bytes(BLOB)
+    done = download(host.url("model.gguf"), tmp_path / "m.gguf", sha256=SHA)
+    assert done.verified
+    assert (tmp_path / "m.gguf").read_bytes() == BLOB
+
+
+def test_a_partial_longer_than_the_file_starts_over(host: FileServer, tmp_path: Path) -> None:
+    (tmp_path / "m.gguf.part").write_bytes(BLOB + b"stale tail")
+    download(host.url("model.gguf"), tmp_path / "m.gguf", sha256=SHA)
+    assert (tmp_path / "m.gguf").read_bytes() == BLOB
+    assert host.ranges[-1] is None
+
+
+def test_a_stalled_server_times_out_keeping_what_arrived(host: FileServer, tmp_path: Path) -> None:
+    host.stall_after = 700_000
+    with pytest.raises(ModelError, match=r"connection stalled after .*/model\.gguf — run the same"):
+        download(host.url("model.gguf"), tmp_path / "m.gguf", timeout=0.5)
+    assert (tmp_path / "m.gguf.part").stat().st_size == 700_000
+    download(host.url("model.gguf"), tmp_path / "m.gguf", sha256=SHA)
+    assert host.ranges[-1] == "bytes=700000-"
+
+
+def test_no_server_is_a_one_line_error_naming_the_url(tmp_path: Path) -> None:
+    url = f"http://127.0.0.1:{_free_port()}/model.gguf"
+    with pytest.raises(ModelError, match=f"could not connect to {url}") as caught:
+        download(url, tmp_path / "m.gguf")
+    assert "\n" not in str(caught.value)
+    assert not list(tmp_path.iterdir())
+
+
+def test_an_untrusted_certificate_is_refused_naming_the_url(tmp_path: Path) -> None:
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-keyout",
+            str(tmp_path / "key.pem"),
+            "-out",
+            str(tmp_path / "cert.pem"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    server = FileServer({"model.gguf": BLOB}, tls=tls).start()
+    try:
+        url = server.url("model.gguf")
+        with pytest.raises(ModelError, match=f"secure \\(TLS\\) connection failed for {url}"):
+            download(url, tmp_path / "dl" / "m.gguf")
+    finally:
+        server.stop()
+    assert not (tmp_path / "dl" / "m.gguf.part").exists()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from desktop.model_choice import resolve_model
 from desktop.settings import Settings
+from models.catalog import CatalogEntry, CatalogFile
+from models.errors import ModelError
 from models.gguf_info import read_header
-from models.library import scan
+from models.library import pull, remove, scan
+from tests.file_server import FileServer
 from tests.tinyvlm import SPEC_A, SPEC_B, write_mismatched_mmproj, write_truncated_copy
 
 
@@ -101,3 +108,51 @@ def test_a_single_installed_model_is_used_without_naming_it(
     install(sightline_home / "models", "second", vlm_b)
     assert resolve_model(Settings(), "second").label == "embedded:second"
     assert resolve_model(Settings(default_model="embedded:only")).label == "embedded:only"
+
+
+def test_a_loose_pair_with_any_mmproj_name_is_found_and_removed_together(
+    sightline_home: Path, vlm_a: Any, vlm_b: Any
+) -> None:
+    models = sightline_home / "models"
+    models.mkdir(parents=True)
+    shutil.copy(vlm_a.model, models / "llava.gguf")
+    shutil.copy(vlm_a.mmproj, models / "mmproj-model-f16.gguf")
+    shutil.copy(vlm_b.model, models / "other.gguf")
+    entries = {e.name: e for e in scan(models)}
+    assert entries["llava"].vision
+    assert entries["llava"].mmproj == str(models / "mmproj-model-f16.gguf")
+    assert not entries["other"].vision, "a projector that does not fit is not paired"
+    remove("llava", models)
+    assert sorted(p.name for p in models.iterdir()) == ["other.gguf"]
+
+
+def test_a_pull_resumed_after_the_text_model_keeps_both_hashes(
+    sightline_home: Path, vlm_a: Any
+) -> None:
+    text, mmproj = vlm_a.model.read_bytes(), vlm_a.mmproj.read_bytes()
+    host = FileServer({"t.gguf": text}).start()
+    try:
+        f = CatalogFile(host.url("t.gguf"), len(text), hashlib.sha256(text).hexdigest())
+        p = CatalogFile(host.url("mmproj-t.gguf"), len(mmproj))
+        entry = CatalogEntry("tiny", "Tiny", "r", "mit", 4096, 0.1, "F32", f, p)
+        models = sightline_home / "models"
+        with pytest.raises(ModelError, match="404"):
+            pull(entry, models)
+        host.files["mmproj-t.gguf"] = mmproj
+        installed = pull(entry, models)
+    finally:
+        host.stop()
+    assert installed.vision
+    manifest = tomllib.loads((models / "tiny" / "model.toml").read_text())
+    assert manifest["text_sha256"] == f.sha256
+    assert manifest["text_pre_verified"] is True
+    assert manifest["mmproj_sha256"] == hashlib.sha256(mmproj).hexdigest()
+    assert manifest["mmproj_pre_verified"] is False
+    assert manifest["license"] == "mit"
+
+
+def test_a_pull_that_cannot_fit_is_refused_with_numbers(sightline_home: Path) -> None:
+    f = CatalogFile("http://127.0.0.1:9/t.gguf", 3 * 10**9)
+    entry = CatalogEntry("big", "Big Model", "r", "mit", 4096, 8, "Q4", f, f)
+    with pytest.raises(ModelError, match=r"Big Model: it needs 6\.0 GB and 1\.0 GB is free"):
+        pull(entry, sightline_home / "models", free_space=lambda _p: 10**9)

@@ -13,8 +13,7 @@ from typing import Any
 
 import pytest
 
-from models.catalog import CatalogEntry, CatalogFile, load_catalog
-from models.errors import InputError
+from models.catalog import CatalogEntry, CatalogFile
 from models.library import recommend
 from tests.file_server import FileServer
 from tests.ollama_standin import OllamaStandin, StandinModel
@@ -36,43 +35,6 @@ def listed(env: dict[str, str]) -> dict[str, dict[str, Any]]:
     r = sightline(env, "models", "list", "--json")
     assert r.returncode == 0, r.stderr
     return {m["name"]: m for m in json.loads(r.stdout)}
-
-
-def test_every_catalog_entry_is_complete() -> None:
-    catalog = load_catalog()
-    assert {
-        "llava-1.5-7b",
-        "llava-1.6-mistral-7b",
-        "moondream2",
-        "qwen2.5-vl-3b",
-        "qwen2.5-vl-7b",
-        "gemma-3-4b",
-        "smolvlm2-2.2b",
-        "smolvlm2-500m",
-        "smolvlm2-256m",
-        "minicpm-v-2.6",
-    } <= set(catalog)
-    for entry in catalog.values():
-        assert entry.text.url.startswith("https://huggingface.co/")
-        assert entry.mmproj.url.endswith(".gguf")
-        assert entry.license
-        assert entry.ram_gb > 0
-        assert entry.context_length > 0
-
-
-def test_a_user_catalog_adds_entries_and_a_broken_one_is_named(tmp_path: Path) -> None:
-    (tmp_path / "catalog.toml").write_text(
-        '[models.mine]\nram_gb = 1\n[models.mine.text]\nurl = "http://x/a.gguf"\n'
-        '[models.mine.mmproj]\nurl = "http://x/b.gguf"\n'
-    )
-    assert "mine" in load_catalog(tmp_path)
-    (tmp_path / "catalog.toml").write_text(
-        "[models.bad]\nram_gb = 1\n[models.bad.text]\nsize = 3\n"
-    )
-    with pytest.raises(
-        InputError, match=r"catalog\.toml: models\.bad\.text: needs a table with a `url`"
-    ):
-        load_catalog(tmp_path)
 
 
 def test_recommend_picks_the_best_that_fits() -> None:
