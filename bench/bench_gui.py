@@ -118,7 +118,8 @@ def stall_test(home: Path) -> tuple[float, float, int]:
     pages = len(window.pending_images())
     window.close()
     del streamed
-    return max(lateness), statistics.quantiles(lateness, n=100)[98], pages
+    ordered = sorted(lateness)
+    return ordered[-1], ordered[int(0.99 * (len(ordered) - 1))], pages
 
 
 def main() -> None:
@@ -146,7 +147,10 @@ def main() -> None:
         assert mmproj is not None
         shutil.copy(mmproj, model_home / "models" / "tiny")
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
-        worst, p99, pages = stall_test(model_home)
+        stalls = [stall_test(model_home) for _ in range(3)]
+        worst = statistics.median(s[0] for s in stalls)
+        p99 = statistics.median(s[1] for s in stalls)
+        pages = stalls[-1][2]
 
     def med(name: str, i: int) -> float:
         return statistics.median(r[i] for r in results[name])
@@ -159,8 +163,9 @@ def main() -> None:
     print(f"{'idle RSS, window open, no model (MB)':<52}{r:>10.0f}{rb:>10.0f}{r / rb:>8.2f}")
     big = med("big", 0) * 1000
     print(f"{'start with 1,000 conversations, list filled (ms)':<52}{big:>10.0f}")
-    print(f"{'longest GUI stall, streaming + 20-page PDF (ms)':<52}{worst:>10.1f}")
-    print(f"{'99th-percentile GUI stall (ms)':<52}{p99:>10.1f}")
+    print(f"{'longest GUI stall, streaming + 20-page PDF (ms)*':<52}{worst:>10.1f}")
+    print(f"{'99th-percentile GUI stall (ms)*':<52}{p99:>10.1f}")
+    print("* median over 3 runs of the test")
     print(f"pages rendered during the stall test: {pages}; child output: {results['ours'][0][2]}")
     print(f"list entries shown with the big history: {results['big'][0][2].split()[1]}")
 

@@ -8,9 +8,11 @@ imported when an embedded model is actually opened.
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from desktop.paths import app_paths
 from desktop.settings import Settings
@@ -58,18 +60,22 @@ def remote_models(
     The default Ollama host is this machine; a host that does not answer is
     reported through ``on_problem`` only when the user configured it.
     """
-    from models.ollama_backend import list_models as ollama_models
-    from models.openai_compat_backend import list_models as compat_models
-
     found: list[ModelEntry] = []
     host = settings.effective_ollama_host()
-    try:
-        found += ollama_models(host, timeout=2.0)
-    except ModelError as exc:
-        if on_problem and (settings.ollama_host or os.environ.get("OLLAMA_HOST")):
-            on_problem(str(exc))
+    configured = bool(settings.ollama_host or os.environ.get("OLLAMA_HOST"))
+    # The SDKs cost memory and start-up time: only load them when someone is listening.
+    if configured or _listening(host):
+        from models.ollama_backend import list_models as ollama_models
+
+        try:
+            found += ollama_models(host, timeout=2.0)
+        except ModelError as exc:
+            if on_problem and configured:
+                on_problem(str(exc))
     url = settings.effective_openai_compat_url()
     if url:
+        from models.openai_compat_backend import list_models as compat_models
+
         try:
             found += compat_models(url, timeout=2.0)
         except ModelError as exc:
@@ -77,6 +83,17 @@ def remote_models(
                 on_problem(str(exc))
     default = settings.default_model
     return [replace(e, default=default == e.qualified_name) if default else e for e in found]
+
+
+def _listening(url: str, timeout: float = 0.3) -> bool:
+    """Whether anything accepts connections at the URL's host and port."""
+    parsed = urlsplit(url if "://" in url else f"http://{url}")
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parsed.hostname or "127.0.0.1", port), timeout=timeout):
+            return True
+    except OSError:
+        return False
 
 
 def all_models(

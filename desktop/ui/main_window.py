@@ -60,6 +60,7 @@ from models.conversation import ImagePart
 from models.entry import ModelEntry
 from models.errors import InputError
 
+_LIST_PAGE = 150
 _PRESET_ORDER = (
     "caption",
     "alt-text",
@@ -122,6 +123,7 @@ class MainWindow(QMainWindow):
         self._streaming: MessageView | None = None
         self._jobs: set[worker.Job] = set()
         self.models: list[ModelEntry] = []
+        self._listed = 0
         self.chips: list[Chip] = []
         self._build()
         self.refresh_models()
@@ -158,6 +160,7 @@ class MainWindow(QMainWindow):
         self.conversations.itemClicked.connect(
             lambda item: self.open_conversation(int(item.data(Qt.ItemDataRole.UserRole)))
         )
+        self.conversations.verticalScrollBar().valueChanged.connect(self._list_scrolled)
         self.conversations.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.conversations.customContextMenuRequested.connect(self._conversation_menu)
         left_layout.addWidget(self.conversations)
@@ -293,8 +296,21 @@ class MainWindow(QMainWindow):
                     hit.conversation_id, hit.title or "(untitled)", hit.snippet
                 )
         else:
-            for row in self.store.list_conversations(limit=500):
-                self._add_conversation_item(row.id, row.title or "(untitled)", row.model or "")
+            self._listed = 0
+            self._list_more()
+
+    def _list_more(self) -> None:
+        """The newest conversations first; older ones load as the list is scrolled down."""
+        if self.search.text().strip():
+            return
+        rows = self.store.list_conversations(limit=_LIST_PAGE, offset=self._listed)
+        self._listed += len(rows)
+        for row in rows:
+            self._add_conversation_item(row.id, row.title or "(untitled)", row.model or "")
+
+    def _list_scrolled(self, value: int) -> None:
+        if value >= self.conversations.verticalScrollBar().maximum():
+            self._list_more()
 
     def _add_conversation_item(self, cid: int, title: str, tooltip: str) -> None:
         item = QListWidgetItem(title)
@@ -480,40 +496,30 @@ class MainWindow(QMainWindow):
         return self.settings.max_image_side
 
     def attach_files(self, files: list[str]) -> None:
-        # Ingestion pulls in Pillow, numpy and poppler glue: loaded on first use, not at start.
-        from desktop.ingest import DEFAULT_MAX_PAGES, pdf_page_count, sniff_file
-        from desktop.ingest.sniff import Kind
-
         for name in files:
             path = Path(name)
-            pages: str | None = None
-            try:
-                if sniff_file(path) is Kind.PDF:
-                    count = pdf_page_count(path)
-                    if count > DEFAULT_MAX_PAGES:
-                        spec, ok = QInputDialog.getText(
-                            self,
-                            "Choose pages",
-                            f"{path.name} has {count} pages. Which pages should the model read? "
-                            f"(e.g. 1-{DEFAULT_MAX_PAGES} or 1-3,7)",
-                            text=f"1-{DEFAULT_MAX_PAGES}",
-                        )
-                        if not ok:
-                            continue
-                        pages = spec.strip() or f"1-{DEFAULT_MAX_PAGES}"
-            except InputError as exc:
-                self.banner.show_message(str(exc))
-                continue
-            self._ingest_into_chip(path, pages)
+            chip = Chip(path.name)
+            self._add_chip(chip)
+            self._ingest_into_chip(chip, path, pages=None)
 
-    def _ingest_into_chip(self, path: Path, pages: str | None) -> None:
-        from desktop.ingest import ingest_file
+    def _ingest_into_chip(self, chip: Chip, path: Path, pages: str | None) -> None:
+        """Read the file on a worker: type, page count, then images as they are ready.
 
-        chip = Chip(path.name)
-        self._add_chip(chip)
+        A PDF longer than the cap comes back to the GUI thread once, to ask
+        which pages to read, then carries on.
+        """
         max_side = self._max_side()
 
         def work(cancel: threading.Event) -> Iterator[tuple[str, Any]]:
+            # Ingestion pulls in Pillow, numpy and poppler glue: loaded here, off the GUI thread.
+            from desktop.ingest import DEFAULT_MAX_PAGES, ingest_file, pdf_page_count, sniff_file
+            from desktop.ingest.sniff import Kind
+
+            if pages is None and sniff_file(path) is Kind.PDF:
+                count = pdf_page_count(path)
+                if count > DEFAULT_MAX_PAGES:
+                    yield ("ask", (count, DEFAULT_MAX_PAGES))
+                    return
             events: list[tuple[str, Any]] = []
             parts = ingest_file(
                 path,
@@ -535,6 +541,8 @@ class MainWindow(QMainWindow):
                 chip.add_image(value)
             elif kind == "progress":
                 chip.set_progress(*value)
+            elif kind == "ask":
+                QTimer.singleShot(0, lambda: self._ask_pages(chip, path, *value))
             else:
                 self.banner.show_message(value, error=False)
 
@@ -549,8 +557,22 @@ class MainWindow(QMainWindow):
             self._remove_chip(chip)
 
         chip.removed.connect(remove)
-        chip.job = job  # type: ignore[attr-defined]
+        chip.job = job
         self._track(job)
+
+    def _ask_pages(self, chip: Chip, path: Path, count: int, cap: int) -> None:
+        spec, ok = QInputDialog.getText(
+            self,
+            "Choose pages",
+            f"{path.name} has {count} pages. Which pages should the model read? "
+            f"(e.g. 1-{cap} or 1-3,7)",
+            text=f"1-{cap}",
+        )
+        if not ok:
+            self._remove_chip(chip)
+            return
+        chip.removed.disconnect()
+        self._ingest_into_chip(chip, path, spec.strip() or f"1-{cap}")
 
     def attach_image_bytes(self, data: bytes, name: str) -> None:
         from desktop.ingest import prepare_image_bytes
@@ -579,7 +601,7 @@ class MainWindow(QMainWindow):
             chip.deleteLater()
 
     def _chips_busy(self) -> bool:
-        return any(getattr(c, "job", None) is not None and c.job.running for c in self.chips)  # type: ignore[attr-defined]
+        return any(c.job is not None and c.job.running for c in self.chips)
 
     # -- asking -----------------------------------------------------------------------------
 

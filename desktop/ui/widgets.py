@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QImage, QPixmap
@@ -199,6 +200,8 @@ class Chip(QFrame):
         close.clicked.connect(self.removed.emit)
         layout.addWidget(close)
         self.images: list[ImagePart] = []
+        self.job: Any = None
+        """The worker reading this file, while it runs."""
 
     def add_image(self, part: ImagePart) -> None:
         if not self.images:
