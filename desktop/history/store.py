@@ -254,6 +254,7 @@ class HistoryStore:
             db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA synchronous = NORMAL")
             db.execute("PRAGMA foreign_keys = ON")
+            db.execute("PRAGMA secure_delete = ON")  # a deleted conversation is overwritten
             db.execute("PRAGMA busy_timeout = 10000")
             migrate(db)
             db.execute(
