@@ -28,6 +28,7 @@ import base64
 import binascii
 import io
 import json
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -38,6 +39,15 @@ from PIL import Image
 
 ANSWER = ["The ", "picture ", "shows ", "a ", "red ", "square."]
 MB = 1024 * 1024
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hung up mid-stream (Stop) is normal, not a server error."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 @dataclass
@@ -182,8 +192,10 @@ class Standin:
                     self.wfile.flush()
                 self.wfile.write(b"0\r\n\r\n")
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server = _Server(("127.0.0.1", 0), Handler)
+        threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
         return self
 
     def stop(self) -> None:
