@@ -5,7 +5,6 @@ from __future__ import annotations
 import socket
 import threading
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import keyring
@@ -49,7 +48,7 @@ def start_standin() -> Iterator[Callable[..., Standin]]:
 
 
 @pytest.fixture
-def os_keychain() -> Iterator[MemoryKeychain]:
+def keychain() -> Iterator[MemoryKeychain]:
     """An OS keychain for this test (the machine running tests has none)."""
     previous = keyring.get_keyring()
     chain = MemoryKeychain()
@@ -72,7 +71,9 @@ def no_keychain() -> Iterator[None]:
 
 
 @pytest.fixture
-def keychain_env(cli_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+def keychain_env(
+    cli_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, str]:
     """CLI environment whose keyring is a file-backed OS keychain outside SIGHTLINE_HOME."""
     env = dict(cli_env)
     env["PYTHON_KEYRING_BACKEND"] = "tests.keychain_standin.FileKeychain"
@@ -92,7 +93,3 @@ def connections(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
 
     monkeypatch.setattr(socket.socket, "connect", connect)
     return seen
-
-
-def files_containing(root: Path, needle: bytes) -> list[Path]:
-    return [p for p in root.rglob("*") if p.is_file() and needle in p.read_bytes()]

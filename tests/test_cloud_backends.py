@@ -82,7 +82,7 @@ def test_a_rate_limit_is_waited_out_for_as_long_as_the_server_says(
 ) -> None:
     standin = start_standin(provider, faults=[Fault(429, retry_after="3")])
 
-    text, usage = _run(_backend(provider, standin, quick_retries))
+    text, _usage = _run(_backend(provider, standin, quick_retries))
 
     assert text == "".join(ANSWER)
     assert sleeps == [3.0]
@@ -200,8 +200,9 @@ def test_an_unreachable_service_is_retried_then_named(
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    backend = OpenAIBackend("gpt-4o", "sk-anything-at-all", f"http://127.0.0.1:{port}/v1",
-                            policy=quick_retries)
+    backend = OpenAIBackend(
+        "gpt-4o", "sk-anything-at-all", f"http://127.0.0.1:{port}/v1", policy=quick_retries
+    )
 
     with pytest.raises(ModelError, match=rf"OpenAI: could not reach http://127.0.0.1:{port}/v1"):
         _run(backend)
@@ -211,7 +212,11 @@ def test_an_unreachable_service_is_retried_then_named(
 
 @pytest.mark.parametrize(
     ("provider", "variable"),
-    [("openai", "OPENAI_BASE_URL"), ("anthropic", "ANTHROPIC_BASE_URL"), ("gemini", "GEMINI_BASE_URL")],
+    [
+        ("openai", "OPENAI_BASE_URL"),
+        ("anthropic", "ANTHROPIC_BASE_URL"),
+        ("gemini", "GEMINI_BASE_URL"),
+    ],
 )
 def test_the_base_url_can_come_from_the_environment(
     provider: str,

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image, ImageCms, PngImagePlugin
 
 from desktop.ingest import ingest_file
-from models.backend import GenParams
+from models.backend import GenParams, Usage
 from models.cloud.anthropic_backend import AnthropicBackend
 from models.cloud.gemini_backend import GeminiBackend
 from models.cloud.limits import ProviderLimits, limits_for
@@ -117,9 +117,11 @@ def test_a_small_screenshot_travels_lossless(
     part = image_part((10, 200, 90), (300, 120))
     standin = start_standin("openai")
 
-    list(BACKENDS["openai"](standin, quick_retries).stream(
-        [Message("user", (part, TextPart("read it")))], GenParams()
-    ))
+    list(
+        BACKENDS["openai"](standin, quick_retries).stream(
+            [Message("user", (part, TextPart("read it")))], GenParams()
+        )
+    )
 
     ((mime, data),) = standin.images(standin.received[0].body)
     assert mime == "image/png"
@@ -137,11 +139,14 @@ def test_a_huge_photo_is_downscaled_and_recompressed_to_fit_anthropic(
     huge = _noise(9000, 300, "wide.png")
     standin = start_standin("anthropic")
 
-    events = list(BACKENDS["anthropic"](standin, quick_retries).stream(
-        [Message("user", (huge, TextPart("what is it?")))], GenParams()
-    ))
+    events = list(
+        BACKENDS["anthropic"](standin, quick_retries).stream(
+            [Message("user", (huge, TextPart("what is it?")))], GenParams()
+        )
+    )
 
-    assert isinstance(events[-1], type(events[-1])) and events[-1].finish_reason == "stop"
+    assert isinstance(events[-1], Usage)
+    assert events[-1].finish_reason == "stop"
     ((mime, data),) = standin.images(standin.received[0].body)
     assert mime == "image/jpeg"
     assert max(decoded_image(data).size) <= 8000
@@ -154,9 +159,11 @@ def test_more_than_twenty_images_are_each_kept_within_2000_px_for_anthropic(
     pages = [image_part((i * 10, 50, 80), (2400, 60)) for i in range(21)]
     standin = start_standin("anthropic")
 
-    list(BACKENDS["anthropic"](standin, quick_retries).stream(
-        [Message("user", (*pages, TextPart("summarise")))], GenParams()
-    ))
+    list(
+        BACKENDS["anthropic"](standin, quick_retries).stream(
+            [Message("user", (*pages, TextPart("summarise")))], GenParams()
+        )
+    )
 
     sizes = [decoded_image(d).size for _, d in standin.images(standin.received[0].body)]
     assert len(sizes) == 21
@@ -194,7 +201,12 @@ def test_the_limits_are_data_with_the_documented_values() -> None:
     assert anthropic.side_limit(20) == 8000
     assert anthropic.side_limit(21) == 2000
     assert anthropic.max_request_bytes == 32 * 1024 * 1024
-    assert set(limits_for("openai").formats) == {"image/png", "image/jpeg", "image/webp", "image/gif"}
+    assert set(limits_for("openai").formats) == {
+        "image/png",
+        "image/jpeg",
+        "image/webp",
+        "image/gif",
+    }
     assert limits_for("gemini").max_request_bytes == 20_000_000
 
 

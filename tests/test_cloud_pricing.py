@@ -21,7 +21,9 @@ def test_prompt_tokens_served_from_the_providers_cache_cost_less() -> None:
 
 
 def test_a_dated_snapshot_is_priced_as_its_family() -> None:
-    assert price_for("anthropic:claude-haiku-4-5-20251001") == price_for("anthropic:claude-haiku-4-5")
+    assert price_for("anthropic:claude-haiku-4-5-20251001") == price_for(
+        "anthropic:claude-haiku-4-5"
+    )
     assert price_for("openai:gpt-4o-mini-2024-07-18") == price_for("openai:gpt-4o-mini")
     assert price_for("openai:gpt-4o-2024-08-06") == price_for("openai:gpt-4o")
 

@@ -51,7 +51,7 @@ def test_only_transient_failures_are_tried_again_and_only_so_often() -> None:
         "OpenAI: the connection was lost; gave up after 3 tries — try again in a minute or two"
     )
 
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="bad request"):
         policy.run(lambda: (_ for _ in ()).throw(ValueError("bad request")), lambda e: None)
 
 

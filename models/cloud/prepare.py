@@ -115,7 +115,7 @@ class ImageFitter:
                 f"(its request limit is {limits.max_request_bytes // 1_000_000} MB)"
             )
         side = limits.side_limit(len(images))
-        # Not tied to ``room``: the budget stays the same as the conversation grows, so the memo hits.
+        # Not tied to ``room``: it stays put as the conversation grows, so the memo hits.
         per_image = limits.max_image_bytes or limits.max_request_bytes
         fitted = [self._encode(p, side, per_image) for p in images]
         if sum(e.sent_bytes for e in fitted) > room:
