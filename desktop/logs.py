@@ -6,6 +6,7 @@ import logging
 import logging.handlers
 
 from desktop.paths import app_paths
+from desktop.redact import RedactingFilter
 
 _configured: dict[str, logging.Handler] = {}
 
@@ -29,6 +30,7 @@ def configure_logging(level: int = logging.INFO) -> None:
         path, maxBytes=5_000_000, backupCount=3, encoding="utf-8"
     )
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactingFilter())
     root.addHandler(handler)
     root.setLevel(level)
     _configured[key] = handler

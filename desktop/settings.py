@@ -27,6 +27,11 @@ class Settings:
     n_ctx: int = 4096
     max_image_side: int = 1344
     allow_cloud: bool = False
+    openai_base_url: str | None = None
+    anthropic_base_url: str | None = None
+    gemini_base_url: str | None = None
+    cache_answers: bool = False
+    """Cache answers to any repeated question, not only temperature-0 presets."""
     theme: str = "system"
 
     def effective_ollama_host(self) -> str:

@@ -1,0 +1,63 @@
+"""Opening a cloud model by name (``openai:gpt-4.1``), after the opt-in check.
+
+Checking comes first and imports nothing from ``models.cloud``: without
+opt-in no SDK is loaded and no socket is opened. The key comes from
+``desktop.keys`` at the moment the backend is opened, and the base URL from
+settings, else the provider's environment variable, else the public API.
+"""
+
+from __future__ import annotations
+
+import os
+
+from desktop.cloud_policy import cloud_refused
+from desktop.keys import get_key, missing_key_message
+from desktop.settings import Settings
+from models.backend import Backend
+from models.cloud.limits import PROVIDERS, Provider
+from models.errors import ModelError
+
+BASE_URL_ENV: dict[Provider, str] = {
+    "openai": "OPENAI_BASE_URL",
+    "anthropic": "ANTHROPIC_BASE_URL",
+    "gemini": "GEMINI_BASE_URL",
+}
+
+
+def split_cloud_name(name: str) -> tuple[Provider, str] | None:
+    """``("openai", "gpt-4.1")`` for ``openai:gpt-4.1``; ``None`` for a local model's name."""
+    kind, sep, model = name.partition(":")
+    for provider in PROVIDERS:
+        if sep and kind == provider and model:
+            return provider, model
+    return None
+
+
+def base_url(provider: Provider, settings: Settings) -> str | None:
+    configured: str | None = getattr(settings, f"{provider}_base_url")
+    return configured or os.environ.get(BASE_URL_ENV[provider]) or None
+
+
+def open_cloud_backend(name: str, settings: Settings, *, allowed: bool, cli: bool) -> Backend:
+    """A backend for ``provider:model``; ``allowed`` is ``cloud_policy.may_use_cloud``'s answer."""
+    split = split_cloud_name(name)
+    if split is None:
+        raise ModelError(f"{name!r} is not a cloud model (use openai:, anthropic: or gemini:)")
+    if not allowed:
+        raise cloud_refused(name, cli=cli)
+    provider, model = split
+    key = get_key(provider)
+    if key is None:
+        raise ModelError(missing_key_message(provider))
+    url = base_url(provider, settings)
+    if provider == "openai":
+        from models.cloud.openai_backend import OpenAIBackend
+
+        return OpenAIBackend(model, key, url)
+    if provider == "anthropic":
+        from models.cloud.anthropic_backend import AnthropicBackend
+
+        return AnthropicBackend(model, key, url)
+    from models.cloud.gemini_backend import GeminiBackend
+
+    return GeminiBackend(model, key, url)

@@ -1,0 +1,194 @@
+"""What the three cloud backends share: one turn's life from images to ``Usage``.
+
+A provider supplies four small pieces (open a stream, read text and usage
+from it, close it, and say what an SDK failure means); everything the user
+notices is decided here once: images fitted to the provider's limits,
+retries, cancel within one chunk, a broken stream keeping its partial
+answer, and the turn's cost.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import httpx
+import httpx2
+
+from models.backend import Capabilities, Event, GenParams, Usage
+from models.cloud.limits import TITLES, Provider, limits_for
+from models.cloud.prepare import EncodedImage, ImageFitter
+from models.cloud.pricing import context_length, cost_usd
+from models.cloud.retry import Cancelled, GaveUp, RetryPolicy, Transient, gave_up_error
+from models.conversation import Message
+from models.errors import ModelError
+
+Failure = Transient | ModelError
+DEFAULT_TIMEOUT_S = 120.0
+
+
+def invalid_key(provider: Provider) -> ModelError:
+    return ModelError(
+        f"{TITLES[provider]} rejected the API key — set a valid one with "
+        f"`sightline keys set {provider}`"
+    )
+
+
+class CloudBackend:
+    provider: Provider
+
+    def __init__(
+        self,
+        model: str,
+        api_key: str,
+        base_url: str,
+        *,
+        policy: RetryPolicy | None = None,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+    ) -> None:
+        self.model = model
+        self.base_url = base_url
+        self.title = TITLES[self.provider]
+        self._key = api_key
+        self._policy = policy or RetryPolicy()
+        self._timeout_s = timeout_s
+        self._fitter = ImageFitter(limits_for(self.provider))
+        self._capabilities = Capabilities(
+            name=f"{self.provider}:{model}",
+            backend=self.provider,
+            vision=True,
+            context_length=context_length(f"{self.provider}:{model}"),
+        )
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return self._capabilities
+
+    def close(self) -> None:
+        pass
+
+    # -- what each provider supplies -----------------------------------------
+
+    def _open(
+        self, messages: Sequence[Message], images: dict[str, EncodedImage], params: GenParams
+    ) -> Any:
+        raise NotImplementedError
+
+    def _read(self, raw: Any, usage: Usage) -> Iterator[str]:
+        """Yield text as it arrives; fill ``usage`` token counts and finish reason."""
+        raise NotImplementedError
+
+    def _close_stream(self, raw: Any) -> None:
+        raise NotImplementedError
+
+    def _failure(self, exc: Exception) -> Failure | None:
+        """What an SDK exception means; ``None`` for anything that is not the service's doing."""
+        raise NotImplementedError
+
+    # -- the shared turn -------------------------------------------------------
+
+    def _scrub(self, text: str) -> str:
+        """Providers sometimes quote the request back; a key must never reach a message."""
+        return text.replace(self._key, "[key]") if self._key else text
+
+    def _classify(self, exc: Exception) -> Failure | None:
+        failure = self._failure(exc)
+        if failure is None and isinstance(exc, httpx.TransportError | httpx2.TransportError):
+            # SDKs let errors raised while reading a stream through unwrapped
+            # (openai uses httpx, anthropic its fork httpx2).
+            return Transient(f"the connection to {self.base_url} was lost")
+        return failure
+
+    def _transient(self, exc: Exception) -> Transient | None:
+        failure = self._classify(exc)
+        return failure if isinstance(failure, Transient) else None
+
+    def _as_error(self, exc: Exception) -> ModelError | None:
+        failure = self._classify(exc)
+        if isinstance(failure, ModelError):
+            return ModelError(self._scrub(str(failure)))
+        if isinstance(failure, Transient):
+            return ModelError(f"{self.title}: {self._scrub(failure.reason)}")
+        return None
+
+    def stream(
+        self,
+        messages: Sequence[Message],
+        params: GenParams,
+        cancel: threading.Event | None = None,
+    ) -> Iterator[Event]:
+        parts = [img for m in messages for img in m.images]
+        text_bytes = sum(len(m.joined_text.encode()) for m in messages)
+        fitted = self._fitter.fit(parts, text_bytes)
+        images = {e.source.digest: e for e in fitted}
+        started = time.perf_counter()
+        usage = Usage()
+
+        def first_piece() -> tuple[Any, Iterator[str], str | None]:
+            usage.prompt_tokens = usage.completion_tokens = usage.cached_tokens = 0
+            raw = self._open(messages, images, params)
+            reader = self._read(raw, usage)
+            try:
+                return raw, reader, next(reader, None)
+            except BaseException:
+                self._close_stream(raw)
+                raise
+
+        if cancel is not None and cancel.is_set():
+            yield Usage(finish_reason="cancelled")
+            return
+        try:
+            raw, reader, first = self._policy.run(first_piece, self._transient, cancel)
+        except Cancelled:
+            yield Usage(finish_reason="cancelled")
+            return
+        except GaveUp as exc:
+            raise gave_up_error(self.title, exc) from exc
+        except Exception as exc:
+            error = self._as_error(exc)
+            if error is None:
+                raise
+            raise error from exc
+        yield from self._relay(raw, reader, first, usage, started, cancel)
+        usage.extra["images_sent"] = float(len(fitted))
+        cost = cost_usd(self._capabilities.name, usage, [(e.width, e.height) for e in fitted])
+        if cost is not None:
+            usage.extra["cost_usd"] = cost
+        yield usage
+
+    def _relay(
+        self,
+        raw: Any,
+        reader: Iterator[str],
+        first: str | None,
+        usage: Usage,
+        started: float,
+        cancel: threading.Event | None,
+    ) -> Iterator[str]:
+        first_at = 0.0
+        try:
+            if first is None:
+                return
+            first_at = time.perf_counter()
+            usage.ttft_ms = (first_at - started) * 1000
+            yield first
+            for text in reader:
+                if cancel is not None and cancel.is_set():
+                    usage.finish_reason = "cancelled"
+                    return
+                yield text
+            if cancel is not None and cancel.is_set():
+                usage.finish_reason = "cancelled"
+        except Exception as exc:
+            error = self._as_error(exc)
+            if error is None:
+                raise
+            usage.finish_reason = "error"
+            usage.error = f"the answer broke off ({error}); what arrived is kept"
+        finally:
+            self._close_stream(raw)
+            elapsed = time.perf_counter() - first_at
+            if first_at and usage.completion_tokens and elapsed > 0:
+                usage.tokens_per_s = usage.completion_tokens / elapsed
