@@ -14,6 +14,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from desktop.cloud_models import open_cloud_backend, split_cloud_name
+from desktop.cloud_policy import is_cloud, may_use_cloud
 from desktop.paths import app_paths
 from desktop.settings import Settings
 from models.backend import Backend, BackendKind
@@ -146,6 +148,9 @@ def resolve_model(
     if mmproj:
         raise ModelError("--mmproj needs --model-path (the text model it belongs to)")
     wanted = name or settings.default_model
+    cloud = split_cloud_name(wanted) if wanted else None
+    if cloud is not None:
+        return ModelChoice(label=f"{cloud[0]}:{cloud[1]}", backend=cloud[0])
     kind, bare = _split_name(wanted)
     if kind in ("ollama", "openai-compat"):
         return ModelChoice(label=f"{kind}:{bare}", backend=kind)
@@ -172,7 +177,15 @@ def resolve_model(
     return _from_entry(matches[0], note)
 
 
-def open_backend(choice: ModelChoice, settings: Settings) -> Backend:
+def open_backend(
+    choice: ModelChoice, settings: Settings, *, cloud_allowed: bool = False
+) -> Backend:
+    """Load the model; a cloud one only with opt-in (``cloud_allowed`` or the setting)."""
+    if is_cloud(choice.backend):
+        allowed = may_use_cloud(
+            choice.backend, cli_allow_cloud=cloud_allowed, settings_allow_cloud=settings.allow_cloud
+        )
+        return open_cloud_backend(choice.label, settings, allowed=allowed, cli=True)
     if choice.backend == "embedded" and choice.path is not None:
         from models.llamacpp import LlamaCppBackend
 

@@ -13,6 +13,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
+from desktop.cloud_policy import CLOUD_BACKENDS
 from desktop.history.store import HistoryStore
 from models.backend import Backend, Event, GenParams, Usage
 from models.conversation import ImagePart, Message, Part, TextPart
@@ -23,6 +24,13 @@ class TurnResult:
     text: str = ""
     usage: Usage = field(default_factory=Usage)
     conversation_id: int | None = None
+
+
+def turn_cost(backend: str, usage: Usage) -> float | None:
+    """What a turn cost in US dollars: 0 on this machine, ``None`` when a cloud price is unknown."""
+    if backend not in CLOUD_BACKENDS:
+        return 0.0
+    return usage.extra.get("cost_usd")
 
 
 class ChatSession:
@@ -108,3 +116,6 @@ class ChatSession:
         self.messages.append(Message.text("assistant", result.text))
         if writer is not None:
             writer.finish(result.usage)
+            cost = turn_cost(self.backend.capabilities.backend, result.usage)
+            if cost:
+                writer.set_cost(cost)

@@ -14,6 +14,8 @@ from tests.tinyvlm import SPEC_A, SPEC_B, SPEC_BENCH, SPEC_EMPTY, SPEC_TEXT_ONLY
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 socket_guard.install()
 
+pytest_plugins = ["tests.fixtures_cloud"]
+
 GUARD_DIR = Path(__file__).resolve().parent / "guard"
 REPO = Path(__file__).resolve().parent.parent
 
@@ -24,7 +26,17 @@ def sightline_home(
 ) -> Path:
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("SIGHTLINE_HOME", str(home))
-    for var in ("OLLAMA_HOST", "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY"):
+    for var in (
+        "OLLAMA_HOST",
+        "OPENAI_API_KEY",
+        "ANTHROPIC_API_KEY",
+        "GEMINI_API_KEY",
+        "OPENAI_BASE_URL",
+        "ANTHROPIC_BASE_URL",
+        "GEMINI_BASE_URL",
+        "PYTHON_KEYRING_BACKEND",
+        "SIGHTLINE_OPENAI_COMPAT_URL",
+    ):
         monkeypatch.delenv(var, raising=False)
     return home
 

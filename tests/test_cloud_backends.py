@@ -20,8 +20,6 @@ from models.errors import ModelError
 from tests.cloud_standins import ANSWER, Fault, Standin
 from tests.images import image_part
 
-pytest_plugins = ["tests.fixtures_cloud"]
-
 BACKENDS: dict[str, tuple[type[CloudBackend], str]] = {
     "openai": (OpenAIBackend, "gpt-4.1-mini"),
     "anthropic": (AnthropicBackend, "claude-haiku-4-5"),

@@ -23,8 +23,6 @@ from models.conversation import ImagePart, Message, TextPart
 from tests.cloud_standins import Standin, decoded_image
 from tests.images import image_part
 
-pytest_plugins = ["tests.fixtures_cloud"]
-
 StartStandin = Callable[..., Standin]
 CAMERA = "CanaryCam 9000"
 COMMENT = "secret-location-note"

@@ -25,8 +25,6 @@ from tests.cloud_standins import Fault, Standin
 from tests.images import image_part
 from tests.keychain_standin import MemoryKeychain
 
-pytest_plugins = ["tests.fixtures_cloud"]
-
 CANARY = "sk-canary-7f3a9c1e5b2d4806"
 
 

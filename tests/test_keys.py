@@ -16,8 +16,6 @@ from desktop.keys import delete_key, get_key, is_os_keychain, key_status, os_key
 from tests.cloud_helpers import files_containing, run_cli
 from tests.keychain_standin import MemoryKeychain
 
-pytest_plugins = ["tests.fixtures_cloud"]
-
 KEY = "sk-test-0123456789abcdef"
 
 

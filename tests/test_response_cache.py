@@ -24,8 +24,6 @@ from tests.cloud_helpers import files_containing, run_cli
 from tests.cloud_standins import ANSWER, Standin
 from tests.images import image_part
 
-pytest_plugins = ["tests.fixtures_cloud"]
-
 RED = image_part((200, 0, 0))
 BLUE = image_part((0, 0, 200))
 

@@ -21,7 +21,8 @@ from desktop.history.store import HistoryStore
 from desktop.ingest import ingest_file
 from desktop.model_choice import ModelChoice, open_backend, resolve_model
 from desktop.presets import Preset, get_preset, load_presets
-from desktop.session import ChatSession, TurnResult
+from desktop.response_cache import CachingBackend, ResponseCache, cache_wanted
+from desktop.session import ChatSession, TurnResult, turn_cost
 from desktop.settings import Settings, load_settings
 from models.backend import Backend, GenParams, Usage
 from models.conversation import ImagePart
@@ -36,6 +37,12 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--model", metavar="NAME", help="a model from `sightline models list`")
     g.add_argument("--model-path", metavar="GGUF", help="a text model GGUF file")
     g.add_argument("--mmproj", metavar="GGUF", help="its vision projector GGUF file")
+    g.add_argument(
+        "--allow-cloud",
+        action="store_true",
+        help="allow a cloud model (openai:, anthropic:, gemini:) for this command",
+    )
+    g.add_argument("--no-cache", action="store_true", help="never answer from the answer cache")
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
@@ -118,7 +125,9 @@ def _ingest(
     return images
 
 
-def _turn_json(result: TurnResult, model: str, files: Sequence[str]) -> dict[str, Any]:
+def _turn_json(
+    result: TurnResult, model: str, files: Sequence[str], backend: str
+) -> dict[str, Any]:
     u = result.usage
     return {
         "text": result.text,
@@ -131,6 +140,8 @@ def _turn_json(result: TurnResult, model: str, files: Sequence[str]) -> dict[str
         "tokens_per_s": round(u.tokens_per_s, 2),
         "finish_reason": u.finish_reason,
         "conversation_id": result.conversation_id,
+        "cost_usd": turn_cost(backend, u),
+        "cached": bool(u.extra.get("cache_hit")),
     }
 
 
@@ -152,13 +163,17 @@ def _run_turn(
         sys.stdout.flush()
     if result.usage.finish_reason == "error":
         _say(f"the answer stopped early: {result.usage.error}")
+    if result.usage.extra.get("cache_hit"):
+        _say("answered from the cache (`sightline cache clear` forgets cached answers)")
     return result
 
 
 class _Setup:
     """What every asking command needs: settings, model, backend, history."""
 
-    def __init__(self, args: argparse.Namespace) -> None:
+    def __init__(self, args: argparse.Namespace, cacheable: bool = False) -> None:
+        self.args = args
+        self.cacheable = cacheable
         self.settings = load_settings()
         self.choice = resolve_model(self.settings, args.model, args.model_path, args.mmproj)
         if self.choice.note:
@@ -169,20 +184,33 @@ class _Setup:
 
     def backend(self) -> Backend:
         if self._backend is None:
-            self._backend = open_backend(self.choice, self.settings)
+            backend = open_backend(self.choice, self.settings, cloud_allowed=self.args.allow_cloud)
+            wanted = cache_wanted(
+                preset=self.cacheable,
+                temperature=0.0,
+                no_cache=self.args.no_cache,
+                opted_in=self.settings.cache_answers,
+            )
+            self._backend = CachingBackend(backend, ResponseCache()) if wanted else backend
         return self._backend
 
     def close(self) -> None:
         if self._backend is not None:
             self._backend.close()
+            if isinstance(self._backend, CachingBackend):
+                self._backend.cache.close()
         if self.store is not None:
             self.store.close()
 
 
 def _ask_once(
-    args: argparse.Namespace, files: Sequence[str], prompt: str, params: GenParams
+    args: argparse.Namespace,
+    files: Sequence[str],
+    prompt: str,
+    params: GenParams,
+    preset: bool = False,
 ) -> int:
-    setup = _Setup(args)
+    setup = _Setup(args, cacheable=preset and params.temperature == 0)
     try:
         with interrupt_cancels(setup.cancel):
             images = _ingest(files, setup.choice, setup.settings, args.pages, setup.cancel)
@@ -193,7 +221,8 @@ def _ask_once(
             )
             result = _run_turn(session, prompt, images, params, setup.cancel, not args.json)
         if args.json:
-            print(json.dumps(_turn_json(result, setup.choice.label, files), ensure_ascii=False))
+            row = _turn_json(result, setup.choice.label, files, setup.choice.backend)
+            print(json.dumps(row, ensure_ascii=False))
         if result.usage.finish_reason == "cancelled":
             _say("stopped; the partial answer was saved" if setup.store else "stopped")
             return EXIT_INTERRUPTED
@@ -230,7 +259,8 @@ def run_describe(args: argparse.Namespace) -> int:
         prompt = preset.render(fields)
         if preset.min_images > 1 and len(args.files) < preset.min_images:
             raise InputError(f"the {preset.name} preset needs at least {preset.min_images} images")
-    return _ask_once(args, args.files, prompt, _params(preset, args, fields if preset else None))
+    params = _params(preset, args, fields if preset else None)
+    return _ask_once(args, args.files, prompt, params, preset=preset is not None)
 
 
 def run_ask(args: argparse.Namespace) -> int:
@@ -294,7 +324,9 @@ def run_chat(args: argparse.Namespace) -> int:
                     pending, pending_files = [], []
                     continue
                 if args.json:
-                    row = _turn_json(result, setup.choice.label, pending_files)
+                    row = _turn_json(
+                        result, setup.choice.label, pending_files, setup.choice.backend
+                    )
                     print(json.dumps(row, ensure_ascii=False), flush=True)
                 pending, pending_files = [], []
                 if result.usage.finish_reason == "cancelled":

@@ -20,6 +20,8 @@ _COMMAND_MODULES = (
     "desktop.cli.cmd_history",
     "desktop.cli.cmd_models",
     "desktop.cli.cmd_gui",
+    "desktop.cli.cmd_keys",
+    "desktop.cli.cmd_cache",
 )
 EXIT_INTERRUPTED = 130
 
