@@ -15,6 +15,7 @@ from desktop.keys import get_key, missing_key_message
 from desktop.settings import Settings
 from models.backend import Backend
 from models.cloud.limits import PROVIDERS, Provider
+from models.entry import ModelEntry
 from models.errors import ModelError
 
 BASE_URL_ENV: dict[Provider, str] = {
@@ -61,3 +62,23 @@ def open_cloud_backend(name: str, settings: Settings, *, allowed: bool, cli: boo
     from models.cloud.gemini_backend import GeminiBackend
 
     return GeminiBackend(model, key, url)
+
+
+def keyed_cloud_models() -> list[ModelEntry]:
+    """Cloud models the user can pick: those of providers with a key, priced in our table.
+
+    Listing them loads no SDK and contacts nobody; a key is only looked up.
+    """
+    from models.cloud.pricing import context_length, priced_models
+
+    entries = []
+    for name in priced_models():
+        split = split_cloud_name(name)
+        if split is None or get_key(split[0]) is None:
+            continue
+        entries.append(
+            ModelEntry(
+                name=split[1], backend=split[0], vision=True, context_length=context_length(name)
+            )
+        )
+    return entries

@@ -21,10 +21,12 @@ class ModelHost:
     def label(self) -> str | None:
         return self._label
 
-    def backend(self, choice: ModelChoice, settings: Settings) -> Backend:
+    def backend(
+        self, choice: ModelChoice, settings: Settings, *, cloud_allowed: bool = False
+    ) -> Backend:
         if self._backend is None or self._label != choice.label:
             self.close()
-            self._backend = open_backend(choice, settings)
+            self._backend = open_backend(choice, settings, cloud_allowed=cloud_allowed)
             self._label = choice.label
         return self._backend
 

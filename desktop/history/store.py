@@ -11,6 +11,7 @@ opens. Images are stored once, by content hash, however often they are sent.
 from __future__ import annotations
 
 import io
+import json
 import re
 import sqlite3
 import time
@@ -390,6 +391,26 @@ class HistoryStore:
             return len(digests)
 
         self._transaction(work)
+
+    def conversation_settings(self, conversation_id: int) -> dict[str, Any]:
+        """Per-conversation choices (cloud consent, cloud fallback), remembered with it."""
+        row = self._execute(
+            "SELECT settings FROM conversations WHERE id = ?", (conversation_id,)
+        ).fetchone()
+        if row is None:
+            raise InputError(f"no conversation with id {conversation_id}")
+        try:
+            value = json.loads(row[0] or "{}")
+        except ValueError:
+            return {}
+        return value if isinstance(value, dict) else {}
+
+    def update_conversation_settings(self, conversation_id: int, **values: Any) -> None:
+        merged = {**self.conversation_settings(conversation_id), **values}
+        self._execute(
+            "UPDATE conversations SET settings = ? WHERE id = ?",
+            (json.dumps(merged), conversation_id),
+        )
 
     def truncate_after(self, conversation_id: int, message_id: int) -> None:
         """Drop the messages after ``message_id`` (edit and resend, regenerate)."""

@@ -10,7 +10,6 @@ travel further than this module.
 from __future__ import annotations
 
 import io
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO
@@ -24,6 +23,10 @@ from models.errors import InputError
 
 MAX_PIXELS = 178_956_970
 """Pillow's default decompression-bomb threshold (about 179 MP), enforced before decoding."""
+
+# Pillow's own check warns through the process-wide warnings filters, which are not safe to
+# change from the worker threads ingestion runs on; the same limit is checked below instead.
+Image.MAX_IMAGE_PIXELS = None
 
 _WHITE = (255, 255, 255)
 
@@ -69,33 +72,29 @@ def prepare_image(
     """Decode, orient, flatten and downscale one image; errors name ``label``."""
     stream: IO[bytes] | Path = io.BytesIO(source) if isinstance(source, bytes) else source
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img: Image.Image = Image.open(stream)
-            width, height = img.size
-            if width * height > MAX_PIXELS:
-                raise InputError.for_file(
-                    label,
-                    f"the image is too large to open safely ({width:,} x {height:,} = "
-                    f"{width * height / 1e6:.0f} megapixels; the limit is {MAX_PIXELS / 1e6:.0f})",
-                )
-            frames = getattr(img, "n_frames", 1)
-            if getattr(img, "is_animated", False) and frames > 1:
-                img.seek(0)
-                if on_notice:
-                    on_notice(f"{label}: animated ({frames} frames); using the first frame")
-            if img.format == "JPEG":
-                img.draft("RGB", fit_size(width, height, max_side))
-            img.load()
-            img = ImageOps.exif_transpose(img) or img
-            img = _to_rgb(img)
-            target = fit_size(img.width, img.height, max_side)
-            if target != img.size:
-                img = img.resize(target, Image.Resampling.LANCZOS, reducing_gap=3.0)
+        img: Image.Image = Image.open(stream)
+        width, height = img.size
+        if width * height > MAX_PIXELS:
+            raise InputError.for_file(
+                label,
+                f"the image is too large to open safely ({width:,} x {height:,} = "
+                f"{width * height / 1e6:.0f} megapixels; the limit is {MAX_PIXELS / 1e6:.0f})",
+            )
+        frames = getattr(img, "n_frames", 1)
+        if getattr(img, "is_animated", False) and frames > 1:
+            img.seek(0)
+            if on_notice:
+                on_notice(f"{label}: animated ({frames} frames); using the first frame")
+        if img.format == "JPEG":
+            img.draft("RGB", fit_size(width, height, max_side))
+        img.load()
+        img = ImageOps.exif_transpose(img) or img
+        img = _to_rgb(img)
+        target = fit_size(img.width, img.height, max_side)
+        if target != img.size:
+            img = img.resize(target, Image.Resampling.LANCZOS, reducing_gap=3.0)
     except InputError:
         raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise InputError.for_file(label, f"the image is too large to open safely ({exc})") from exc
     except UnidentifiedImageError as exc:
         raise InputError.for_file(
             label, f"the {kind.value} data could not be read (damaged or not really {kind.value})"

@@ -9,6 +9,7 @@ only ever touched by one thread, in order.
 from __future__ import annotations
 
 import functools
+import logging
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any
 from PySide6.QtCore import QMimeData, Qt, QThreadPool, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QFileDialog,
     QHBoxLayout,
@@ -38,6 +40,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.cloud_policy import is_cloud
 from desktop.history.store import HistoryStore, StoredMessage
 from desktop.messages import describe_error
 from desktop.model_choice import ModelChoice, installed_models, remote_models
@@ -60,6 +63,7 @@ from models.conversation import ImagePart
 from models.entry import ModelEntry
 from models.errors import InputError
 
+_log = logging.getLogger(__name__)
 _LIST_PAGE = 150
 _PRESET_ORDER = (
     "caption",
@@ -124,6 +128,7 @@ class MainWindow(QMainWindow):
         self._jobs: set[worker.Job] = set()
         self.models: list[ModelEntry] = []
         self._listed = 0
+        self._pending_cloud_ok: str | None = None
         self.chips: list[Chip] = []
         self._build()
         self.refresh_models()
@@ -145,6 +150,13 @@ class MainWindow(QMainWindow):
         self.model_picker.setMinimumWidth(280)
         self.model_picker.currentIndexChanged.connect(self._model_picked)
         bar.addWidget(self.model_picker)
+        self.cloud_fallback = QCheckBox("Cloud fallback")
+        self.cloud_fallback.setToolTip(
+            "For this conversation: when no local model can answer (none installed, or images "
+            "for a text-only model), ask a cloud model you have a key for. Off by default."
+        )
+        self.cloud_fallback.toggled.connect(self._fallback_toggled)
+        bar.addWidget(self.cloud_fallback)
         settings_action = QAction("Settings", self)
         settings_action.triggered.connect(self.open_settings)
         bar.addAction(settings_action)
@@ -225,9 +237,16 @@ class MainWindow(QMainWindow):
         self._fill_picker()
 
         def work(cancel: threading.Event) -> Iterator[list[ModelEntry]]:
-            yield remote_models(self.settings)
+            from desktop.cloud_models import keyed_cloud_models
 
-        self._track(worker.start(self.io_pool, work, self._remote_models_found))
+            yield remote_models(self.settings) + keyed_cloud_models()
+
+        self._track(
+            worker.start(self.io_pool, work, self._remote_models_found, self._remote_models_failed)
+        )
+
+    def _remote_models_failed(self, exc: BaseException) -> None:
+        _log.warning("listing Ollama, server and cloud models failed", exc_info=exc)
 
     def _remote_models_found(self, entries: list[ModelEntry]) -> None:
         if entries:
@@ -242,6 +261,8 @@ class MainWindow(QMainWindow):
         self.model_picker.clear()
         for entry in self.models:
             badge = "  [vision]" if entry.vision else "  [text only]"
+            if is_cloud(entry.backend):
+                badge += "  [cloud]"
             self.model_picker.addItem(entry.qualified_name + badge, entry.qualified_name)
         index = self.model_picker.findData(wanted) if wanted else -1
         if index < 0 and wanted:
@@ -306,7 +327,10 @@ class MainWindow(QMainWindow):
         rows = self.store.list_conversations(limit=_LIST_PAGE, offset=self._listed)
         self._listed += len(rows)
         for row in rows:
-            self._add_conversation_item(row.id, row.title or "(untitled)", row.model or "")
+            title = row.title or "(untitled)"
+            if row.model and is_cloud(row.model.split(":", 1)[0]):
+                title = "☁ " + title
+            self._add_conversation_item(row.id, title, row.model or "")
 
     def _list_scrolled(self, value: int) -> None:
         if value >= self.conversations.verticalScrollBar().maximum():
@@ -399,6 +423,8 @@ class MainWindow(QMainWindow):
         self.stop()
         self.conversation_id = None
         self._session = None
+        self._pending_cloud_ok = None
+        self.cloud_fallback.setChecked(False)
         self._clear_thread()
         self.banner.hide()
         self.composer.setFocus()
@@ -407,6 +433,10 @@ class MainWindow(QMainWindow):
         self.stop()
         self.conversation_id = cid
         self._session = None
+        self.cloud_fallback.blockSignals(True)
+        fallback = self.store.conversation_settings(cid).get("cloud_fallback")
+        self.cloud_fallback.setChecked(bool(fallback))
+        self.cloud_fallback.blockSignals(False)
         self._render_history()
 
     def _clear_thread(self) -> None:
@@ -646,10 +676,12 @@ class MainWindow(QMainWindow):
         if self._chips_busy():
             self.banner.show_message("Still reading the attached files — send again in a moment.")
             return
-        entry = self.current_entry()
+        entry = self._answering_entry(bool(images))
         if entry is None:
             self.banner.show_message("No model yet — download one, import a GGUF, or use Ollama.")
             self._show_welcome_if_needed()
+            return
+        if is_cloud(entry.backend) and not self._cloud_consent(entry, text, images):
             return
         if images and not entry.vision:
             self.banner.show_message(
@@ -663,6 +695,48 @@ class MainWindow(QMainWindow):
             self._remove_chip(chip)
         self._add_message("user", text or "(image)", _part_images(images))
         self._ask(entry, text, images, params or GenParams(max_tokens=1024))
+
+    def _answering_entry(self, has_images: bool) -> ModelEntry | None:
+        """The picked model, or with the cloud fallback on, a cloud one when it cannot answer."""
+        entry = self.current_entry()
+        can_answer = entry is not None and (entry.vision or not has_images)
+        if can_answer or not self.cloud_fallback.isChecked():
+            return entry
+        return next((e for e in self.models if is_cloud(e.backend) and e.vision), entry)
+
+    def _cloud_consent(self, entry: ModelEntry, text: str, images: list[ImagePart]) -> bool:
+        """Ask once per conversation, showing exactly what leaves the machine."""
+        cid = self.conversation_id
+        if cid is not None and self.store.conversation_settings(cid).get("cloud_ok"):
+            return True
+        if cid is None and self._pending_cloud_ok == entry.qualified_name:
+            return True
+        sizes = ", ".join(f"{p.width}x{p.height}" for p in images) or "none"
+        pages = sum(1 for p in images if " p." in p.label)
+        earlier = len(self.store.conversation_messages(cid)) if cid is not None else 0
+        answer = QMessageBox.question(
+            self,
+            "Send to a cloud model?",
+            f"This conversation will be sent to {entry.qualified_name}, outside this computer:"
+            f"\n\n• your message ({len(text)} characters)"
+            f"\n• {len(images)} image(s): {sizes}"
+            + (f" ({pages} PDF pages)" if pages else "")
+            + f"\n• {earlier} earlier message(s) of this conversation\n\n"
+            "Images are re-encoded without any metadata (no EXIF, GPS or camera data). "
+            "You will not be asked again for this conversation.",
+        )
+        if answer != QMessageBox.StandardButton.Yes:
+            return False
+        if cid is not None:
+            self._write(lambda: self.writer.update_conversation_settings(cid, cloud_ok=True))
+        else:
+            self._pending_cloud_ok = entry.qualified_name
+        return True
+
+    def _fallback_toggled(self, on: bool) -> None:
+        cid = self.conversation_id
+        if cid is not None:
+            self._write(lambda: self.writer.update_conversation_settings(cid, cloud_fallback=on))
 
     def _ask(
         self,
@@ -679,7 +753,7 @@ class MainWindow(QMainWindow):
         result = TurnResult()
 
         def work(cancel: threading.Event) -> Iterator[object]:
-            backend = self.host.backend(choice, self.settings)
+            backend = self.host.backend(choice, self.settings, cloud_allowed=True)
             if truncate_from is not None and conversation_id is not None:
                 self.writer.truncate_after(conversation_id, truncate_from)
                 self._session = None
@@ -698,6 +772,8 @@ class MainWindow(QMainWindow):
         def on_item(event: object) -> None:
             if isinstance(event, Usage):
                 view.set_footer(_usage_footer(choice.label, entry.backend, event))
+                if event.extra.get("cache_hit"):
+                    self.banner.show_message("Answered from the cache.", error=False)
                 if event.finish_reason == "error" and event.error:
                     self.banner.show_message(f"The answer stopped early: {event.error}")
             else:
@@ -710,8 +786,13 @@ class MainWindow(QMainWindow):
         def on_finished() -> None:
             view.set_text(view.text or "*(empty answer)*")
             view.add_action("Regenerate", self.regenerate)
-            if result.conversation_id is not None:
-                self.conversation_id = result.conversation_id
+            if result.conversation_id is not None and self.conversation_id is None:
+                self.conversation_id = cid = result.conversation_id
+                remembered = {"cloud_fallback": self.cloud_fallback.isChecked()}
+                if self._pending_cloud_ok:
+                    remembered["cloud_ok"] = True
+                self._pending_cloud_ok = None
+                self._write(lambda: self.writer.update_conversation_settings(cid, **remembered))
             self._answering = None
             self._streaming = None
             self.send_button.setText("Send")
@@ -805,7 +886,10 @@ def _copy_view(view: MessageView) -> None:
 
 
 def _usage_footer(model: str, backend: str, usage: Usage) -> str:
-    bits = [model, backend]
+    bits = [model, "☁ cloud" if is_cloud(backend) else backend]
+    if is_cloud(backend):
+        cost = usage.extra.get("cost_usd")
+        bits.append(f"${cost:.4f}" if cost is not None else "price unknown")
     if usage.tokens_per_s:
         bits.append(f"{usage.tokens_per_s:.1f} tokens/s")
     bits.append(f"{usage.cached_tokens} cached tokens")
@@ -817,7 +901,10 @@ def _usage_footer(model: str, backend: str, usage: Usage) -> str:
 
 
 def _footer(m: StoredMessage) -> str:
-    bits = [m.model or "", m.backend or ""]
+    cloud = is_cloud(m.backend or "")
+    bits = [m.model or "", "☁ cloud" if cloud else m.backend or ""]
+    if cloud and m.cost_usd is not None:
+        bits.append(f"${m.cost_usd:.4f}")
     if m.tokens_per_s:
         bits.append(f"{m.tokens_per_s:.1f} tokens/s")
     if m.cached_tokens is not None:

@@ -5,18 +5,26 @@ from __future__ import annotations
 from dataclasses import replace
 
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QHBoxLayout,
+    QInputDialog,
     QLabel,
     QLineEdit,
+    QMessageBox,
+    QPushButton,
     QSpinBox,
     QWidget,
 )
 
+from desktop.keys import ENV_VARS, delete_key, key_source, set_key
 from desktop.paths import app_paths
 from desktop.settings import Settings, save_settings
+from models.cloud.limits import PROVIDERS, Provider
+from models.errors import SightlineError
 
 
 def _spin(value: int, low: int, high: int, step: int = 1) -> QSpinBox:
@@ -65,12 +73,66 @@ class SettingsDialog(QDialog):
             self.theme.addItem(label, value)
         self.theme.setCurrentIndex(max(self.theme.findData(settings.theme), 0))
         form.addRow("Theme", self.theme)
+        self.allow_cloud = QCheckBox("Allow cloud models from the command line (allow_cloud)")
+        self.allow_cloud.setChecked(settings.allow_cloud)
+        form.addRow("Cloud", self.allow_cloud)
+        self.cache_answers = QCheckBox("Reuse the answer to any repeated question")
+        self.cache_answers.setChecked(settings.cache_answers)
+        form.addRow("Answer cache", self.cache_answers)
+        for provider in PROVIDERS:
+            form.addRow(f"{provider.capitalize()} key", self._key_row(provider))
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
         )
         buttons.accepted.connect(self._save)
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
+
+    def _key_row(self, provider: Provider) -> QWidget:
+        """Keys go to the OS keychain only; this shows where one is, never the key."""
+        row = QWidget()
+        layout = QHBoxLayout(row)
+        layout.setContentsMargins(0, 0, 0, 0)
+        status = QLabel()
+        layout.addWidget(status, 1)
+
+        def refresh() -> None:
+            source = key_source(provider)
+            status.setText(
+                {
+                    "keychain": "in the OS keychain",
+                    "environment": f"from {ENV_VARS[provider]}",
+                    "session": "for this session only (no OS keychain)",
+                }.get(source or "", "not set")
+            )
+
+        def set_one() -> None:
+            key, ok = QInputDialog.getText(
+                self,
+                f"{provider.capitalize()} API key",
+                "Key (stored in the OS keychain):",
+                QLineEdit.EchoMode.Password,
+            )
+            if ok and key.strip():
+                try:
+                    stored = set_key(provider, key.strip())
+                except SightlineError as exc:
+                    QMessageBox.warning(self, "Key not saved", str(exc))
+                    return
+                if stored.notice:
+                    QMessageBox.information(self, "Key kept for this session", stored.notice)
+                refresh()
+
+        def delete_one() -> None:
+            delete_key(provider)
+            refresh()
+
+        for label, action in (("Set…", set_one), ("Delete", delete_one)):
+            button = QPushButton(label)
+            button.clicked.connect(action)
+            layout.addWidget(button)
+        refresh()
+        return row
 
     def _save(self) -> None:
         self.saved = replace(
@@ -83,6 +145,8 @@ class SettingsDialog(QDialog):
             n_ctx=self.n_ctx.value(),
             max_image_side=self.max_side.value(),
             theme=str(self.theme.currentData()),
+            allow_cloud=self.allow_cloud.isChecked(),
+            cache_answers=self.cache_answers.isChecked(),
         )
         save_settings(self.saved)
         self.accept()

@@ -53,6 +53,11 @@ def price_for(model: str) -> Price | None:
     )
 
 
+def priced_models() -> list[str]:
+    """Every ``provider:model`` the price table knows, in table order."""
+    return list(_table()["models"])
+
+
 def context_length(model: str) -> int:
     price = price_for(model)
     return price.context_length if price else DEFAULT_CONTEXT

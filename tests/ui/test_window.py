@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from PySide6.QtCore import QMimeData, Qt, QUrl
 from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
 from desktop.ui.main_window import MainWindow
@@ -288,3 +289,84 @@ def test_no_display_is_one_clear_line_and_exit_3(cli_env: dict[str, str]) -> Non
         "sightline: no display available; use `sightline describe FILE`, "
         "or run under a desktop session"
     )
+
+
+@pytest.fixture
+def cloud_window(
+    qtbot: QtBot,
+    sightline_home: Path,
+    vlm_text_only: Any,
+    start_standin: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[tuple[MainWindow, Any, list[str]]]:
+    """A text-only local model, and an OpenAI stand-in the user has a key for."""
+    standin = start_standin("openai")
+    monkeypatch.setenv("OPENAI_BASE_URL", standin.url)
+    monkeypatch.setenv("OPENAI_API_KEY", standin.key)
+    asked: list[str] = []
+    answer = [QMessageBox.StandardButton.Yes]
+
+    def question(_parent: Any, _title: str, text: str, *args: Any) -> Any:
+        asked.append(text)
+        return answer[0]
+
+    monkeypatch.setattr(QMessageBox, "question", question)
+    install(sightline_home, "words", vlm_text_only)
+    w = MainWindow()
+    qtbot.addWidget(w)
+    qtbot.waitUntil(lambda: any(m.backend == "openai" for m in w.models), timeout=20000)
+    w.answer = answer  # type: ignore[attr-defined]
+    yield w, standin, asked
+    w.close()
+
+
+def test_a_cloud_model_asks_once_what_will_be_sent_and_shows_the_cost(
+    qtbot: QtBot, cloud_window: tuple[MainWindow, Any, list[str]], tmp_path: Path
+) -> None:
+    w, standin, asked = cloud_window
+    assert "[cloud]" in w.model_picker.itemText(w.model_picker.findData("openai:gpt-4.1-mini"))
+    w.model_picker.setCurrentIndex(w.model_picker.findData("openai:gpt-4.1-mini"))
+    drop_files(w, corpus.exif_rotated_jpeg(tmp_path / "gps.jpg"))
+    wait_chips(qtbot, w, 1)
+    w.send("What is this?")
+    wait_answer(qtbot, w)
+    assert len(asked) == 1
+    assert "1 image(s)" in asked[0]
+    assert "no EXIF, GPS or camera data" in asked[0]
+    [_, answer] = messages(w)
+    assert "☁ cloud" in answer.footer.text()
+    assert "$" in answer.footer.text()
+    assert len(standin.received) == 1
+    w.send("And now?")
+    wait_answer(qtbot, w)
+    assert len(asked) == 1, "asked once per conversation"
+    stored = w.store.conversation_messages(w.conversation_id or 0)
+    assert (stored[1].cost_usd or 0) > 0
+
+
+def test_declining_sends_nothing(
+    qtbot: QtBot, cloud_window: tuple[MainWindow, Any, list[str]]
+) -> None:
+    w, standin, _asked = cloud_window
+    w.answer[0] = QMessageBox.StandardButton.No  # type: ignore[attr-defined]
+    w.model_picker.setCurrentIndex(w.model_picker.findData("openai:gpt-4.1-mini"))
+    w.send("Hello")
+    assert w._answering is None
+    assert standin.received == []
+    assert messages(w) == []
+
+
+def test_the_cloud_fallback_answers_when_the_local_model_cannot_see(
+    qtbot: QtBot, cloud_window: tuple[MainWindow, Any, list[str]], tmp_path: Path
+) -> None:
+    w, standin, _asked = cloud_window
+    w.model_picker.setCurrentIndex(w.model_picker.findData("embedded:words"))
+    drop_files(w, corpus.photo(tmp_path / "p.jpg"))
+    wait_chips(qtbot, w, 1)
+    w.send("What is this?")
+    assert standin.received == [], "without the fallback a text-only model refuses"
+    w.cloud_fallback.setChecked(True)
+    w.send("What is this?")
+    wait_answer(qtbot, w)
+    assert len(standin.received) == 1
+    assert w.store.conversation_settings(w.conversation_id or 0)["cloud_fallback"] is True
