@@ -14,7 +14,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from desktop.cloud_models import open_cloud_backend, split_cloud_name
 from desktop.cloud_policy import is_cloud, may_use_cloud
 from desktop.paths import app_paths
 from desktop.settings import Settings
@@ -148,6 +147,8 @@ def resolve_model(
     if mmproj:
         raise ModelError("--mmproj needs --model-path (the text model it belongs to)")
     wanted = name or settings.default_model
+    from desktop.cloud_models import split_cloud_name  # keyring loads only when names are parsed
+
     cloud = split_cloud_name(wanted) if wanted else None
     if cloud is not None:
         return ModelChoice(label=f"{cloud[0]}:{cloud[1]}", backend=cloud[0])
@@ -182,6 +183,8 @@ def open_backend(
 ) -> Backend:
     """Load the model; a cloud one only with opt-in (``cloud_allowed`` or the setting)."""
     if is_cloud(choice.backend):
+        from desktop.cloud_models import open_cloud_backend
+
         allowed = may_use_cloud(
             choice.backend, cli_allow_cloud=cloud_allowed, settings_allow_cloud=settings.allow_cloud
         )

@@ -46,6 +46,7 @@ from desktop.messages import describe_error
 from desktop.model_choice import ModelChoice, installed_models, remote_models
 from desktop.model_host import ModelHost
 from desktop.presets import Preset, load_presets
+from desktop.response_cache import CachingBackend, ResponseCache, cache_wanted
 from desktop.session import ChatSession, TurnResult
 from desktop.settings import Settings, load_settings
 from desktop.ui import worker
@@ -58,7 +59,7 @@ from desktop.ui.widgets import (
     pixmap_from_part,
     pixmap_from_png,
 )
-from models.backend import GenParams, Usage
+from models.backend import Backend, GenParams, Usage
 from models.conversation import ImagePart
 from models.entry import ModelEntry
 from models.errors import InputError
@@ -129,6 +130,8 @@ class MainWindow(QMainWindow):
         self.models: list[ModelEntry] = []
         self._listed = 0
         self._pending_cloud_ok: str | None = None
+        self._caching: CachingBackend | None = None
+        self._response_cache: ResponseCache | None = None
         self.chips: list[Chip] = []
         self._build()
         self.refresh_models()
@@ -446,11 +449,21 @@ class MainWindow(QMainWindow):
             if widget is not None:
                 widget.deleteLater()
 
+    def _show_cost(self, messages: list[StoredMessage]) -> None:
+        """The conversation's cloud spend so far; nothing shown for local-only chats."""
+        spent = sum(m.cost_usd or 0.0 for m in messages)
+        if any(is_cloud(m.backend or "") for m in messages):
+            self.statusBar().showMessage(f"Cloud cost of this conversation: ${spent:.4f}")
+        else:
+            self.statusBar().clearMessage()
+
     def _render_history(self) -> None:
         self._clear_thread()
+        self.statusBar().clearMessage()
         if self.conversation_id is None:
             return
         messages = self.store.conversation_messages(self.conversation_id)
+        self._show_cost(messages)
         last_user = max((i for i, m in enumerate(messages) if m.role == "user"), default=-1)
         for i, m in enumerate(messages):
             view = self._add_message(m.role, m.text, self._stored_images(m))
@@ -664,9 +677,11 @@ class MainWindow(QMainWindow):
         except InputError as exc:
             self.banner.show_message(str(exc))
             return
-        self.send(prompt, GenParams(max_tokens=preset.max_tokens, json_fields=fields))
+        self.send(prompt, GenParams(max_tokens=preset.max_tokens, json_fields=fields), preset=True)
 
-    def send(self, text: str | None = None, params: GenParams | None = None) -> None:
+    def send(
+        self, text: str | None = None, params: GenParams | None = None, preset: bool = False
+    ) -> None:
         if self._answering is not None:
             return
         text = text if text is not None else self.composer.toPlainText().strip()
@@ -694,7 +709,7 @@ class MainWindow(QMainWindow):
         for chip in list(self.chips):
             self._remove_chip(chip)
         self._add_message("user", text or "(image)", _part_images(images))
-        self._ask(entry, text, images, params or GenParams(max_tokens=1024))
+        self._ask(entry, text, images, params or GenParams(max_tokens=1024), preset=preset)
 
     def _answering_entry(self, has_images: bool) -> ModelEntry | None:
         """The picked model, or with the cloud fallback on, a cloud one when it cannot answer."""
@@ -738,6 +753,13 @@ class MainWindow(QMainWindow):
         if cid is not None:
             self._write(lambda: self.writer.update_conversation_settings(cid, cloud_fallback=on))
 
+    def _cached(self, backend: Backend) -> Backend:
+        """One caching wrapper per loaded model, so the conversation's session survives."""
+        if self._caching is None or self._caching.inner is not backend:
+            self._response_cache = self._response_cache or ResponseCache()
+            self._caching = CachingBackend(backend, self._response_cache)
+        return self._caching
+
     def _ask(
         self,
         entry: ModelEntry,
@@ -745,6 +767,7 @@ class MainWindow(QMainWindow):
         images: list[ImagePart],
         params: GenParams,
         truncate_from: int | None = None,
+        preset: bool = False,
     ) -> None:
         choice = self._choice(entry)
         view = self._add_message("assistant")
@@ -754,6 +777,12 @@ class MainWindow(QMainWindow):
 
         def work(cancel: threading.Event) -> Iterator[object]:
             backend = self.host.backend(choice, self.settings, cloud_allowed=True)
+            if cache_wanted(
+                preset=params.temperature == 0 and preset,
+                temperature=params.temperature,
+                opted_in=self.settings.cache_answers,
+            ):
+                backend = self._cached(backend)
             if truncate_from is not None and conversation_id is not None:
                 self.writer.truncate_after(conversation_id, truncate_from)
                 self._session = None
@@ -797,6 +826,8 @@ class MainWindow(QMainWindow):
             self._streaming = None
             self.send_button.setText("Send")
             self.refresh_conversations()
+            if self.conversation_id is not None:
+                self._show_cost(self.store.conversation_messages(self.conversation_id))
 
         self.send_button.setText("Stop")
         self._answering = self._track(
@@ -870,6 +901,8 @@ class MainWindow(QMainWindow):
             job.stop()
         self.wait_idle()
         self.host.close()
+        if self._response_cache is not None:
+            self._response_cache.close()
         self.store.close()
         self.writer.close()
         super().closeEvent(event)
