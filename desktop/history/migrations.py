@@ -74,7 +74,13 @@ _INITIAL_SCHEMA = """
         END;
 """
 
-MIGRATIONS: list[str] = [_INITIAL_SCHEMA]
+_STREAMING_INDEX = """
+        CREATE INDEX messages_streaming ON messages(id) WHERE status = 'streaming';
+"""
+"""Opening the history looks for answers a crash left streaming: without this it reads every
+message, which is most of the start-up time of a window with a long history."""
+
+MIGRATIONS: list[str] = [_INITIAL_SCHEMA, _STREAMING_INDEX]
 
 
 def migrate(db: sqlite3.Connection) -> int:

@@ -65,7 +65,7 @@ from models.entry import ModelEntry
 from models.errors import InputError
 
 _log = logging.getLogger(__name__)
-_LIST_PAGE = 150
+_LIST_PAGE = 60
 _PRESET_ORDER = (
     "caption",
     "alt-text",
@@ -115,7 +115,7 @@ class MainWindow(QMainWindow):
         self.resize(1100, 760)
         self.setAcceptDrops(True)
         self.store = HistoryStore.open()
-        self.writer = HistoryStore.open()  # used only on the model thread
+        self._writer: HistoryStore | None = None
         self.model_pool = QThreadPool(self)
         self.model_pool.setMaxThreadCount(1)
         self.io_pool = QThreadPool(self)
@@ -130,6 +130,7 @@ class MainWindow(QMainWindow):
         self.models: list[ModelEntry] = []
         self._listed = 0
         self._pending_cloud_ok: str | None = None
+        self._closed = False
         self._caching: CachingBackend | None = None
         self._response_cache: ResponseCache | None = None
         self.chips: list[Chip] = []
@@ -137,6 +138,13 @@ class MainWindow(QMainWindow):
         self.refresh_models()
         self.refresh_conversations()
         self._show_welcome_if_needed()
+
+    @property
+    def writer(self) -> HistoryStore:
+        """The connection history writes go through, opened on the model thread's first write."""
+        if self._writer is None:
+            self._writer = HistoryStore.open()
+        return self._writer
 
     # -- layout -------------------------------------------------------------------
 
@@ -308,6 +316,8 @@ class MainWindow(QMainWindow):
     # -- conversations --------------------------------------------------------------
 
     def refresh_conversations(self) -> None:
+        if self._closed:  # a job finishing after the window closed
+            return
         query = self.search.text().strip()
         self.conversations.clear()
         if query:
@@ -826,7 +836,7 @@ class MainWindow(QMainWindow):
             self._streaming = None
             self.send_button.setText("Send")
             self.refresh_conversations()
-            if self.conversation_id is not None:
+            if self.conversation_id is not None and not self._closed:
                 self._show_cost(self.store.conversation_messages(self.conversation_id))
 
         self.send_button.setText("Stop")
@@ -897,6 +907,7 @@ class MainWindow(QMainWindow):
         self.io_pool.waitForDone(timeout_ms)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        self._closed = True
         for job in list(self._jobs):
             job.stop()
         self.wait_idle()
@@ -904,7 +915,8 @@ class MainWindow(QMainWindow):
         if self._response_cache is not None:
             self._response_cache.close()
         self.store.close()
-        self.writer.close()
+        if self._writer is not None:
+            self._writer.close()
         super().closeEvent(event)
 
 
