@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
+from tests.cli_runner import sightline
 from tests.tinyvlm import write_not_gguf
 
 JSON_FIELDS = {
@@ -28,20 +29,6 @@ JSON_FIELDS = {
     "finish_reason",
     "conversation_id",
 }
-
-
-def sightline(
-    env: dict[str, str], *args: str | Path, stdin: str | None = None, timeout: float = 120
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "desktop.cli", *map(str, args)],
-        env=env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
 
 
 def model_args(vlm: Any) -> list[str]:

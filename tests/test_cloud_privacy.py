@@ -20,7 +20,8 @@ from desktop.messages import describe_error
 from desktop.settings import Settings
 from models.backend import GenParams, Usage
 from models.errors import ModelError
-from tests.cloud_helpers import files_containing, run_cli
+from tests.cli_runner import sightline
+from tests.cloud_helpers import files_containing
 from tests.cloud_standins import Fault, Standin
 from tests.images import image_part
 from tests.keychain_standin import MemoryKeychain
@@ -120,9 +121,9 @@ def test_a_canary_key_never_lands_in_files_logs_or_exports(
 ) -> None:
     """Set the key with the CLI, talk, export, break a turn, log carelessly; then search."""
     standin = start_standin("openai", key=CANARY)
-    done = run_cli(["keys", "set", "openai"], keychain_env, stdin=CANARY + "\n")
+    done = sightline(keychain_env, "keys", "set", "openai", stdin=CANARY + "\n")
     assert done.returncode == 0, done.stderr
-    status = run_cli(["keys", "status"], keychain_env)
+    status = sightline(keychain_env, "keys", "status")
     assert CANARY not in done.stdout + done.stderr + status.stdout + status.stderr
 
     # The same OS keychain, in this process.

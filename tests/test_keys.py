@@ -13,7 +13,8 @@ from keyring.backends.chainer import ChainerBackend
 
 from desktop import keys
 from desktop.keys import delete_key, get_key, is_os_keychain, key_status, os_keychain, set_key
-from tests.cloud_helpers import files_containing, run_cli
+from tests.cli_runner import sightline
+from tests.cloud_helpers import files_containing
 from tests.keychain_standin import MemoryKeychain
 
 KEY = "sk-test-0123456789abcdef"
@@ -118,12 +119,12 @@ def test_an_environment_key_is_used_when_the_keychain_has_none_and_never_copied(
 def test_keys_set_reads_a_piped_key_and_status_never_shows_it(
     keychain_env: dict[str, str], sightline_home: Path
 ) -> None:
-    done = run_cli(["keys", "set", "anthropic"], keychain_env, stdin=KEY + "\n")
+    done = sightline(keychain_env, "keys", "set", "anthropic", stdin=KEY + "\n")
     assert done.returncode == 0, done.stderr
     assert "stored in the OS keychain" in done.stderr
 
-    status = run_cli(["keys", "status"], keychain_env)
-    as_json = run_cli(["keys", "status", "--json"], keychain_env)
+    status = sightline(keychain_env, "keys", "status")
+    as_json = sightline(keychain_env, "keys", "status", "--json")
 
     assert status.returncode == 0
     assert "anthropic  in the OS keychain" in status.stdout
@@ -134,14 +135,14 @@ def test_keys_set_reads_a_piped_key_and_status_never_shows_it(
     assert files_containing(sightline_home, KEY.encode()) == []
     assert KEY in Path(keychain_env["SIGHTLINE_TEST_KEYCHAIN"]).read_text()
 
-    deleted = run_cli(["keys", "delete", "anthropic"], keychain_env)
+    deleted = sightline(keychain_env, "keys", "delete", "anthropic")
     assert deleted.returncode == 0
     assert "deleted" in deleted.stderr
     assert KEY not in Path(keychain_env["SIGHTLINE_TEST_KEYCHAIN"]).read_text()
 
 
 def test_a_key_on_the_command_line_is_refused(keychain_env: dict[str, str]) -> None:
-    done = run_cli(["keys", "set", "openai", KEY], keychain_env)
+    done = sightline(keychain_env, "keys", "set", "openai", KEY)
 
     assert done.returncode == 2
     assert not Path(keychain_env["SIGHTLINE_TEST_KEYCHAIN"]).exists()
@@ -150,8 +151,8 @@ def test_a_key_on_the_command_line_is_refused(keychain_env: dict[str, str]) -> N
 def test_an_empty_key_and_an_unknown_provider_are_clear_errors(
     keychain_env: dict[str, str],
 ) -> None:
-    empty = run_cli(["keys", "set", "openai"], keychain_env, stdin="\n")
-    unknown = run_cli(["keys", "set", "mistral"], keychain_env, stdin=KEY)
+    empty = sightline(keychain_env, "keys", "set", "openai", stdin="\n")
+    unknown = sightline(keychain_env, "keys", "set", "mistral", stdin=KEY)
 
     assert empty.returncode == 2
     assert "no key given for OpenAI" in empty.stderr
@@ -165,7 +166,7 @@ def test_on_a_headless_machine_the_cli_says_the_key_is_for_this_session_only(
 ) -> None:
     env = dict(cli_env, PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
 
-    done = run_cli(["keys", "set", "openai"], env, stdin=KEY)
+    done = sightline(env, "keys", "set", "openai", stdin=KEY)
 
     assert done.returncode == 0
     assert "no OS keychain is available here" in done.stderr

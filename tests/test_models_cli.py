@@ -15,20 +15,10 @@ import pytest
 
 from models.catalog import CatalogEntry, CatalogFile
 from models.library import recommend
+from tests.cli_runner import sightline
 from tests.file_server import FileServer
 from tests.ollama_standin import OllamaStandin, StandinModel
 from tests.tinyvlm import SPEC_A, write_mismatched_mmproj, write_not_gguf, write_truncated_copy
-
-
-def sightline(env: dict[str, str], *args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "desktop.cli", *map(str, args)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 def listed(env: dict[str, str]) -> dict[str, dict[str, Any]]:

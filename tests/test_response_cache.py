@@ -20,7 +20,8 @@ from models.cloud.openai_backend import OpenAIBackend
 from models.cloud.retry import RetryPolicy
 from models.conversation import Message, TextPart
 from models.errors import StorageError
-from tests.cloud_helpers import files_containing, run_cli
+from tests.cli_runner import sightline
+from tests.cloud_helpers import files_containing
 from tests.cloud_standins import ANSWER, Standin
 from tests.images import image_part
 
@@ -126,7 +127,7 @@ def test_cache_clear_empties_the_cache(cli_env: dict[str, str]) -> None:
     cache.put("k2", "two", Usage())
     cache.close()
 
-    done = run_cli(["cache", "clear"], cli_env)
+    done = sightline(cli_env, "cache", "clear")
 
     assert done.returncode == 0, done.stderr
     assert "cleared 2 cached answers" in done.stderr
@@ -136,7 +137,7 @@ def test_cache_clear_empties_the_cache(cli_env: dict[str, str]) -> None:
 
 
 def test_clearing_a_cache_that_was_never_made_is_fine(cli_env: dict[str, str]) -> None:
-    done = run_cli(["cache", "clear"], cli_env)
+    done = sightline(cli_env, "cache", "clear")
 
     assert done.returncode == 0
     assert "already empty" in done.stderr
