@@ -297,12 +297,13 @@ def cloud_window(
     sightline_home: Path,
     vlm_text_only: Any,
     start_standin: Any,
+    keychain: Any,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[tuple[MainWindow, Any, list[str]]]:
-    """A text-only local model, and an OpenAI stand-in the user has a key for."""
+    """A text-only local model, and an OpenAI stand-in whose key is in the (stand-in) keychain."""
     standin = start_standin("openai")
     monkeypatch.setenv("OPENAI_BASE_URL", standin.url)
-    monkeypatch.setenv("OPENAI_API_KEY", standin.key)
+    keychain.set_password("sightline", "openai", standin.key)
     asked: list[str] = []
     answer = [QMessageBox.StandardButton.Yes]
 
