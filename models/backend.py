@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol, runtime_checkable
 
 from models.conversation import Message
+from models.errors import ModelError
 
 FinishReason = Literal["stop", "length", "cancelled", "error"]
 BackendKind = Literal["embedded", "ollama", "openai-compat", "openai", "anthropic", "gemini"]
@@ -56,6 +57,14 @@ class Usage:
 
 
 Event = str | Usage
+
+
+def refuse_images_without_vision(
+    capabilities: Capabilities, messages: Sequence[Message], reason: str, advice: str
+) -> None:
+    """Never drop an image silently: a model that cannot see says so before anything is sent."""
+    if not capabilities.vision and any(m.images for m in messages):
+        raise ModelError(f"{capabilities.name} cannot see images ({reason}) — {advice}")
 
 
 @runtime_checkable

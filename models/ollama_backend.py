@@ -15,7 +15,13 @@ from typing import Any
 import httpx
 import ollama
 
-from models.backend import Capabilities, Event, GenParams, Usage
+from models.backend import (
+    Capabilities,
+    Event,
+    GenParams,
+    Usage,
+    refuse_images_without_vision,
+)
 from models.conversation import Message
 from models.entry import ModelEntry
 from models.errors import ModelError
@@ -168,11 +174,12 @@ class OllamaBackend:
         params: GenParams,
         cancel: threading.Event | None = None,
     ) -> Iterator[Event]:
-        if any(m.images for m in messages) and not self._capabilities.vision:
-            raise ModelError(
-                f"{self.model} cannot see images (Ollama reports no vision capability) — pick a "
-                "vision model such as llava, qwen2.5vl or gemma3"
-            )
+        refuse_images_without_vision(
+            self._capabilities,
+            messages,
+            "Ollama reports no vision capability",
+            "pick a vision model such as llava, qwen2.5vl or gemma3",
+        )
         options: dict[str, Any] = {
             "num_ctx": self._num_ctx,
             "num_predict": params.max_tokens,

@@ -16,7 +16,13 @@ from typing import Any
 
 import openai
 
-from models.backend import Capabilities, Event, GenParams, Usage
+from models.backend import (
+    Capabilities,
+    Event,
+    GenParams,
+    Usage,
+    refuse_images_without_vision,
+)
 from models.conversation import Message
 from models.entry import ModelEntry
 from models.errors import ModelError
@@ -124,10 +130,12 @@ class OpenAICompatBackend:
         params: GenParams,
         cancel: threading.Event | None = None,
     ) -> Iterator[Event]:
-        if any(m.images for m in messages) and not self._capabilities.vision:
-            raise ModelError(
-                f"{self.model} cannot see images (the server reports no vision support)"
-            )
+        refuse_images_without_vision(
+            self._capabilities,
+            messages,
+            "the server reports no vision support",
+            "pick a vision model on that server",
+        )
         response_format: Any = openai.omit
         if params.json_fields:
             response_format = {

@@ -25,7 +25,13 @@ from typing import Any
 import llama_cpp
 from llama_cpp import mtmd_cpp
 
-from models.backend import Capabilities, Event, GenParams, Usage
+from models.backend import (
+    Capabilities,
+    Event,
+    GenParams,
+    Usage,
+    refuse_images_without_vision,
+)
 from models.conversation import ImagePart, Message
 from models.errors import ContextOverflowError, ModelError
 from models.gguf_info import read_text_model, validate_pair
@@ -179,12 +185,13 @@ class LlamaCppBackend:
         return buf.raw[:n]
 
     def _tokenize(self, messages: Sequence[Message]) -> _Prompt:
+        refuse_images_without_vision(
+            self._capabilities,
+            messages,
+            "it was loaded without a vision projector (mmproj)",
+            "pick a vision model, or import one with its mmproj",
+        )
         images = [img for m in messages for img in m.images]
-        if images and self._mtmd is None:
-            raise ModelError(
-                f"{self._capabilities.name} cannot see images: it was loaded without a vision "
-                "projector (mmproj). Pick a vision model or import one with its mmproj."
-            )
         text = self._template.render(messages)
         if text.count(MEDIA_MARKER) != len(images):
             raise ModelError(
