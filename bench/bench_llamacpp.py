@@ -40,9 +40,9 @@ QUESTIONS = [
 ]
 
 
-def ours(model: Path, mmproj: Path, threads: int, tokens: int) -> dict[str, Any]:
+def ours(model: Path, mmproj: Path, threads: int, tokens: int, gpu: int) -> dict[str, Any]:
     """Through ChatSession, the path the CLI and the window take."""
-    backend = LlamaCppBackend(model, mmproj, n_ctx=4096, n_threads=threads)
+    backend = LlamaCppBackend(model, mmproj, n_ctx=4096, n_threads=threads, n_gpu_layers=gpu)
     session = ChatSession(backend, model_label="bench")
     side = SPEC_BENCH.image_size
     photo = image_part((30, 140, 200), (side, side))
@@ -62,7 +62,7 @@ def ours(model: Path, mmproj: Path, threads: int, tokens: int) -> dict[str, Any]
         backend.close()
 
 
-def raw(model: Path, mmproj: Path, threads: int, tokens: int) -> dict[str, Any]:
+def raw(model: Path, mmproj: Path, threads: int, tokens: int, gpu: int) -> dict[str, Any]:
     import llama_cpp
     from llama_cpp.llama_chat_format import MTMDChatHandler
 
@@ -71,13 +71,14 @@ def raw(model: Path, mmproj: Path, threads: int, tokens: int) -> dict[str, Any]:
     buf = io.BytesIO()
     Image.frombytes("RGB", (photo.width, photo.height), photo.rgb).save(buf, "PNG")
     url = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
-    handler = MTMDChatHandler(clip_model_path=str(mmproj), verbose=False)
+    handler = MTMDChatHandler(clip_model_path=str(mmproj), verbose=False, use_gpu=gpu > 0)
     llm = llama_cpp.Llama(
         model_path=str(model),
         chat_handler=handler,
         n_ctx=4096,
         n_threads=threads,
         n_threads_batch=threads,
+        n_gpu_layers=gpu,
         verbose=False,
     )
     messages: list[dict[str, Any]] = []
@@ -122,6 +123,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--tokens", type=int, default=64)
+    parser.add_argument("--gpu-layers", type=int, default=0, help="layers to offload (CUDA builds)")
     args = parser.parse_args()
     route_native_logs()  # both sides quiet, so neither pays for printing llama.cpp's logs
     with tempfile.TemporaryDirectory() as tmp:
@@ -129,8 +131,8 @@ def main() -> None:
         assert mmproj is not None
         results: dict[str, list[dict[str, Any]]] = {"ours": [], "raw": []}
         for _ in range(args.runs):  # interleaved, so drift hits both alike
-            results["raw"].append(raw(model, mmproj, args.threads, args.tokens))
-            results["ours"].append(ours(model, mmproj, args.threads, args.tokens))
+            results["raw"].append(raw(model, mmproj, args.threads, args.tokens, args.gpu_layers))
+            results["ours"].append(ours(model, mmproj, args.threads, args.tokens, args.gpu_layers))
 
     def med(name: str, key: str, turns: slice) -> float:
         return statistics.median(v for r in results[name] for v in r[key][turns])
