@@ -371,3 +371,23 @@ def test_the_cloud_fallback_answers_when_the_local_model_cannot_see(
     wait_answer(qtbot, w)
     assert len(standin.received) == 1
     assert w.store.conversation_settings(w.conversation_id or 0)["cloud_fallback"] is True
+
+
+def test_settings_are_saved_where_the_app_reads_them(
+    qtbot: QtBot, sightline_home: Path, keychain: Any
+) -> None:
+    from desktop.settings import Settings, load_settings
+    from desktop.ui.settings_dialog import SettingsDialog
+
+    dialog = SettingsDialog(Settings(), ["embedded:tiny"])
+    qtbot.addWidget(dialog)
+    dialog.default_model.setCurrentIndex(dialog.default_model.findData("embedded:tiny"))
+    dialog.n_ctx.setValue(8192)
+    dialog.theme.setCurrentIndex(dialog.theme.findData("dark"))
+    dialog.ollama.setText("http://nas.local:11434")
+    dialog._save()
+    saved = load_settings()
+    assert saved.default_model == "embedded:tiny"
+    assert saved.n_ctx == 8192
+    assert saved.theme == "dark"
+    assert saved.ollama_host == "http://nas.local:11434"
