@@ -353,3 +353,29 @@ def test_a_bad_file_mid_chat_is_reported_and_the_conversation_goes_on(
     assert third["conversation_id"] == first["conversation_id"]
     assert third["cached_tokens"] >= first["prompt_tokens"]
     assert "missing.png" in r.stderr
+
+
+def test_a_command_name_wins_over_a_file_of_that_name(
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    (tmp_path / "presets").write_text("not a command")
+    r = subprocess.run(
+        [sys.executable, "-m", "desktop.cli", "presets"],
+        env=cli_env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert r.returncode == 0, r.stderr
+    assert "caption" in r.stdout
+
+
+def test_every_registered_command_is_known_to_the_window_check() -> None:
+    import argparse
+
+    from desktop.cli.main import _COMMANDS, build_parser
+
+    actions = [a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)]
+    assert set(actions[0].choices) == _COMMANDS

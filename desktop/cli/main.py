@@ -37,10 +37,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_COMMANDS = frozenset(
+    {"describe", "ask", "chat", "presets", "history", "models", "open", "keys", "cache"}
+)
+
+
 def _wants_window(args: list[str]) -> bool:
-    """No arguments, or only files (what a file manager passes): open the window."""
+    """No arguments, or only files (what a file manager passes): open the window.
+
+    A command name always wins, even when a file of that name sits in the folder.
+    """
     if not args:
         return True
+    if args[0] in _COMMANDS:
+        return False
     return all(not a.startswith("-") and Path(a).exists() for a in args)
 
 
