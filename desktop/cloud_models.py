@@ -8,8 +8,6 @@ settings, else the provider's environment variable, else the public API.
 
 from __future__ import annotations
 
-import os
-
 from desktop.cloud_policy import cloud_refused
 from desktop.keys import get_key, missing_key_message
 from desktop.settings import Settings
@@ -17,12 +15,6 @@ from models.backend import Backend
 from models.cloud.limits import PROVIDERS, Provider
 from models.entry import ModelEntry
 from models.errors import ModelError
-
-BASE_URL_ENV: dict[Provider, str] = {
-    "openai": "OPENAI_BASE_URL",
-    "anthropic": "ANTHROPIC_BASE_URL",
-    "gemini": "GEMINI_BASE_URL",
-}
 
 
 def split_cloud_name(name: str) -> tuple[Provider, str] | None:
@@ -32,11 +24,6 @@ def split_cloud_name(name: str) -> tuple[Provider, str] | None:
         if sep and kind == provider and model:
             return provider, model
     return None
-
-
-def base_url(provider: Provider, settings: Settings) -> str | None:
-    configured: str | None = getattr(settings, f"{provider}_base_url")
-    return configured or os.environ.get(BASE_URL_ENV[provider]) or None
 
 
 def open_cloud_backend(name: str, settings: Settings, *, allowed: bool, cli: bool) -> Backend:
@@ -50,7 +37,8 @@ def open_cloud_backend(name: str, settings: Settings, *, allowed: bool, cli: boo
     key = get_key(provider)
     if key is None:
         raise ModelError(missing_key_message(provider))
-    url = base_url(provider, settings)
+    # A base URL in settings wins; otherwise the backend reads the provider's variable.
+    url: str | None = getattr(settings, f"{provider}_base_url")
     if provider == "openai":
         from models.cloud.openai_backend import OpenAIBackend
 

@@ -9,7 +9,6 @@ takes no sampling parameters, so temperature and top_p are the model's own.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -24,8 +23,6 @@ from models.conversation import Message
 from models.errors import ModelError
 from models.json_grammar import object_schema
 
-DEFAULT_BASE_URL = "https://api.anthropic.com"
-BASE_URL_ENV = "ANTHROPIC_BASE_URL"
 OVERLOADED = 529
 
 
@@ -52,6 +49,8 @@ def _system(messages: Sequence[Message]) -> str:
 
 class AnthropicBackend(CloudBackend):
     provider: Provider = "anthropic"
+    base_url_env = "ANTHROPIC_BASE_URL"
+    default_base_url = "https://api.anthropic.com"
 
     def __init__(
         self,
@@ -62,8 +61,8 @@ class AnthropicBackend(CloudBackend):
         policy: RetryPolicy | None = None,
         timeout_s: float = 120.0,
     ) -> None:
-        url = base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
-        super().__init__(model, api_key, url, policy=policy, timeout_s=timeout_s)
+        super().__init__(model, api_key, base_url, policy=policy, timeout_s=timeout_s)
+        url = self.base_url
         self._client = anthropic.Anthropic(
             api_key=api_key,
             base_url=url,

@@ -9,10 +9,11 @@ answer, and the turn's cost.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 import httpx2
@@ -38,18 +39,21 @@ def invalid_key(provider: Provider) -> ModelError:
 
 class CloudBackend:
     provider: Provider
+    base_url_env: ClassVar[str]
+    """The environment variable that points this provider elsewhere (a proxy, a test)."""
+    default_base_url: ClassVar[str]
 
     def __init__(
         self,
         model: str,
         api_key: str,
-        base_url: str,
+        base_url: str | None = None,
         *,
         policy: RetryPolicy | None = None,
         timeout_s: float = DEFAULT_TIMEOUT_S,
     ) -> None:
         self.model = model
-        self.base_url = base_url
+        self.base_url = base_url or os.environ.get(self.base_url_env) or self.default_base_url
         self.title = TITLES[self.provider]
         self._key = api_key
         self._policy = policy or RetryPolicy()

@@ -10,7 +10,6 @@ both are understood here.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -28,8 +27,6 @@ from models.conversation import Message
 from models.errors import ModelError
 from models.json_grammar import object_schema
 
-DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com/"
-BASE_URL_ENV = "GEMINI_BASE_URL"
 _DELAY = re.compile(r"^(\d+(?:\.\d+)?)s$")
 
 
@@ -63,6 +60,8 @@ def _retry_delay(details: Any) -> float | None:
 
 class GeminiBackend(CloudBackend):
     provider: Provider = "gemini"
+    base_url_env = "GEMINI_BASE_URL"
+    default_base_url = "https://generativelanguage.googleapis.com/"
 
     def __init__(
         self,
@@ -73,8 +72,8 @@ class GeminiBackend(CloudBackend):
         policy: RetryPolicy | None = None,
         timeout_s: float = 120.0,
     ) -> None:
-        url = base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
-        super().__init__(model, api_key, url, policy=policy, timeout_s=timeout_s)
+        super().__init__(model, api_key, base_url, policy=policy, timeout_s=timeout_s)
+        url = self.base_url
         self._http = httpx.Client(timeout=httpx.Timeout(timeout_s, connect=10.0))
         self._client = genai.Client(
             api_key=api_key,

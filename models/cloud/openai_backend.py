@@ -6,7 +6,6 @@ JPEG otherwise). Usage comes in the final chunk (``include_usage``).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -20,9 +19,6 @@ from models.cloud.retry import RetryPolicy, Transient, parse_retry_after
 from models.conversation import Message
 from models.errors import ModelError
 from models.json_grammar import object_schema
-
-DEFAULT_BASE_URL = "https://api.openai.com/v1"
-BASE_URL_ENV = "OPENAI_BASE_URL"
 
 
 def _wire(messages: Sequence[Message], images: dict[str, EncodedImage]) -> list[dict[str, Any]]:
@@ -48,6 +44,8 @@ def _wire(messages: Sequence[Message], images: dict[str, EncodedImage]) -> list[
 
 class OpenAIBackend(CloudBackend):
     provider: Provider = "openai"
+    base_url_env = "OPENAI_BASE_URL"
+    default_base_url = "https://api.openai.com/v1"
 
     def __init__(
         self,
@@ -58,8 +56,8 @@ class OpenAIBackend(CloudBackend):
         policy: RetryPolicy | None = None,
         timeout_s: float = 120.0,
     ) -> None:
-        url = base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
-        super().__init__(model, api_key, url, policy=policy, timeout_s=timeout_s)
+        super().__init__(model, api_key, base_url, policy=policy, timeout_s=timeout_s)
+        url = self.base_url
         self._client = openai.OpenAI(
             api_key=api_key,
             base_url=url,
