@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from desktop.cli.interrupts import interrupt_cancels
+from desktop.cli.interrupts import EXIT_INTERRUPTED, interrupt_cancels
 from desktop.history.store import HistoryStore
 from desktop.ingest import ingest_file
 from desktop.model_choice import ModelChoice, open_backend, resolve_model
@@ -28,7 +28,6 @@ from models.backend import Backend, GenParams, Usage
 from models.conversation import ImagePart
 from models.errors import InputError, SightlineError
 
-EXIT_INTERRUPTED = 130
 DEFAULT_PRESET = "detailed"
 
 

@@ -18,8 +18,6 @@ from models.entry import ModelEntry
 from models.errors import InputError, ModelError
 from models.machine import disk_free, total_ram
 
-EXIT_INTERRUPTED = 130
-
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("models", help="list, get and manage models")

@@ -8,6 +8,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 
+EXIT_INTERRUPTED = 130
+"""The exit code of a command stopped by Ctrl-C (what it had done is kept)."""
+
 
 @contextmanager
 def interrupt_cancels(cancel: threading.Event) -> Iterator[None]:

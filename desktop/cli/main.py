@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from desktop.cli.interrupts import EXIT_INTERRUPTED
 from desktop.logs import configure_logging
 from desktop.messages import describe_error
 
@@ -23,7 +24,6 @@ _COMMAND_MODULES = (
     "desktop.cli.cmd_keys",
     "desktop.cli.cmd_cache",
 )
-EXIT_INTERRUPTED = 130
 
 
 def build_parser() -> argparse.ArgumentParser:
