@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 from collections.abc import Iterator
@@ -69,6 +70,26 @@ def test_a_follow_up_question_reuses_the_image_and_the_history(backend: LlamaCpp
     _, third = run(backend, history)
     assert third.cached_tokens >= second.prompt_tokens
     assert backend.stats.image_encodes == 1
+
+
+def test_every_turn_evaluates_only_what_is_new_with_images_in_several_turns(
+    backend: LlamaCppBackend,
+) -> None:
+    history = [user("What is this?", image_part((200, 10, 10)))]
+    usages: list[Usage] = []
+    for follow_up in (
+        user("And this one?", image_part((10, 200, 10), (48, 64))),
+        user("Compare them."),
+        user("Which is brighter?"),
+        None,
+    ):
+        answer, usage = run(backend, history, max_tokens=6)
+        usages.append(usage)
+        if follow_up is not None:
+            history += [Message.text("assistant", answer.strip()), follow_up]
+    for before, after in itertools.pairwise(usages):
+        assert after.cached_tokens >= before.prompt_tokens
+    assert backend.stats.image_encodes == 2
 
 
 def test_editing_an_earlier_question_keeps_only_the_shared_prefix(backend: LlamaCppBackend) -> None:
