@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from models import projector_limits
 from models.errors import ModelError
 
 GGUF_MAGIC = b"GGUF"
@@ -33,14 +34,6 @@ _SCALARS: dict[int, str] = {
     11: "<q",  # int64
     12: "<d",  # float64
 }
-_DYNAMIC_RESOLUTION = {
-    "qwen2vl_merger",
-    "qwen2.5vl_merger",
-    "qwen3vl_merger",
-    "pixtral",
-    "idefics3",
-}
-_DYNAMIC_MAX_SIDE = 1344
 _KEEP_ARRAY_MAX = 64
 """Longer arrays (the vocabulary) are skipped; short ones (image mean, grid pinpoints) are kept."""
 
@@ -111,17 +104,8 @@ class GgufHeader:
 
     @property
     def max_image_side(self) -> int:
-        """The largest image side worth sending to this projector.
-
-        Fixed-resolution projectors resize to ``image_size`` anyway; tiling
-        ones list their grid; dynamic-resolution ones take large images.
-        """
-        pinpoints = self.metadata.get("clip.vision.image_grid_pinpoints")
-        if isinstance(pinpoints, list) and pinpoints:
-            return int(max(pinpoints))
-        if self.metadata.get("clip.projector_type") in _DYNAMIC_RESOLUTION:
-            return _DYNAMIC_MAX_SIDE
-        return self.image_size or _DYNAMIC_MAX_SIDE
+        """The largest image side worth sending to this projector (see models.projector_limits)."""
+        return projector_limits.max_image_side(self.metadata)
 
 
 def _read_exact(f: BinaryIO, n: int) -> bytes:
