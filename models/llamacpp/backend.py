@@ -36,7 +36,7 @@ from models.conversation import ImagePart, Message
 from models.errors import ContextOverflowError, ModelError
 from models.gguf_info import read_text_model, validate_pair
 from models.json_grammar import object_grammar
-from models.llamacpp.chat_template import LLAVA_15_TEMPLATE, MEDIA_MARKER, ChatTemplate
+from models.llamacpp.chat_template import LLAVA_15_TEMPLATE, ChatTemplate
 from models.llamacpp.native_log import route_native_logs
 from models.llamacpp.sequence import (
     ImageUnit,
@@ -127,6 +127,8 @@ class LlamaCppBackend:
             template if isinstance(template, str) and template else LLAVA_15_TEMPLATE,
             bos_token=self._piece(llama_cpp.llama_vocab_bos(self._vocab), special=True),
             eos_token=self._piece(llama_cpp.llama_vocab_eos(self._vocab), special=True),
+            add_bos=bool(llama_cpp.llama_vocab_get_add_bos(self._vocab)),
+            model_name=self._capabilities.name,
         )
         self._spellings: dict[int, bytes] = {}
         self._cached: list[Unit] = []
@@ -193,11 +195,6 @@ class LlamaCppBackend:
         )
         images = [img for m in messages for img in m.images]
         text = self._template.render(messages)
-        if text.count(MEDIA_MARKER) != len(images):
-            raise ModelError(
-                f"the chat template of {self._capabilities.name} dropped or repeated an image "
-                f"({text.count(MEDIA_MARKER)} markers for {len(images)} images)"
-            )
         if self._mtmd is None:
             return self._tokenize_text_only(text)
         return self._tokenize_multimodal(text, images)
