@@ -382,16 +382,19 @@ class LlamaCppBackend:
     def _prefill_and_generate(
         self, prompt: _Prompt, params: GenParams, cancel: threading.Event | None, started: float
     ) -> Iterator[Event]:
-        total_pos = n_positions(prompt.units)
-        if total_pos >= self._n_ctx:
+        # The context holds KV cells, one per token: with M-RoPE (Qwen2-VL) an image
+        # takes far fewer positions than cells, so positions would pass a prompt
+        # that cannot fit.
+        needed = n_tokens(prompt.units)
+        if needed >= self._n_ctx:
             raise ContextOverflowError(
-                f"the conversation needs {total_pos:,} tokens but {self._capabilities.name} "
+                f"the conversation needs {needed:,} tokens but {self._capabilities.name} "
                 f"has a context of {self._n_ctx:,} — start a new conversation, send fewer "
                 "images or pages, or raise the context size"
             )
         keep_cached, reused = respelled_prefix(self._cached, prompt.units, self._piece_cached)
-        kept_pos = n_positions(self._cached[:keep_cached])
-        if kept_pos + n_positions(prompt.units[reused:]) >= self._n_ctx:
+        kept = n_tokens(self._cached[:keep_cached])
+        if kept + n_tokens(prompt.units[reused:]) >= self._n_ctx:
             keep_cached = reused = reusable_prefix(self._cached, prompt.units)
         if self._drop_cache_from(keep_cached) < keep_cached:
             reused = 0
@@ -413,13 +416,14 @@ class LlamaCppBackend:
         stops = _StopMatcher(params.stop)
         first_token_at: float | None = None
         batch = self._llm._batch
+        cells = n_tokens(self._cached)
         try:
             usage.finish_reason = "length"
             for _ in range(params.max_tokens):
                 if cancel is not None and cancel.is_set():
                     usage.finish_reason = "cancelled"
                     break
-                if self._n_past >= self._n_ctx:
+                if cells >= self._n_ctx:
                     break
                 token = llama_cpp.llama_sampler_sample(sampler, self._ctx, -1)
                 if first_token_at is None:
@@ -429,6 +433,11 @@ class LlamaCppBackend:
                     usage.finish_reason = "stop"
                     break
                 usage.completion_tokens += 1
+                # The caller sees each token before the model digests it: the decode
+                # that prepares the next token's logits is not the reader's wait.
+                text, stopped = stops.feed(decoder.decode(self._piece_bytes(token)))
+                if text:
+                    yield text
                 batch.set_batch([token], self._n_past, logits_all=True)
                 status = llama_cpp.llama_decode(self._ctx, batch.batch)
                 if status != 0:
@@ -437,9 +446,7 @@ class LlamaCppBackend:
                     break
                 self._cached.append(token)
                 self._n_past += 1
-                text, stopped = stops.feed(decoder.decode(self._piece_bytes(token)))
-                if text:
-                    yield text
+                cells += 1
                 if stopped:
                     usage.finish_reason = "stop"
                     break
