@@ -6,7 +6,8 @@ import pytest
 
 from models.conversation import Message, TextPart
 from models.errors import ModelError
-from models.llamacpp.chat_template import LLAVA_15_TEMPLATE, MEDIA_MARKER, ChatTemplate
+from models.llamacpp.chat_template import LLAVA_15_TEMPLATE, ChatTemplate
+from models.llamacpp.prepared_images import MEDIA_MARKER
 from tests.images import image_part
 from tests.tinyvlm import CHATML_TEMPLATE
 

@@ -18,7 +18,6 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +37,7 @@ from models.gguf_info import read_text_model, validate_pair
 from models.json_grammar import object_grammar
 from models.llamacpp.chat_template import LLAVA_15_TEMPLATE, ChatTemplate
 from models.llamacpp.native_log import route_native_logs
+from models.llamacpp.prepared_images import MEDIA_MARKER, PreparedImages
 from models.llamacpp.sequence import (
     ImageUnit,
     Unit,
@@ -46,29 +46,34 @@ from models.llamacpp.sequence import (
     respelled_prefix,
     reusable_prefix,
 )
+from models.llamacpp.stats import BackendStats
 
 _log = logging.getLogger(__name__)
 _SEQ = 0
 
 
-@dataclass(slots=True)
-class BackendStats:
-    """Counters that make the cache's work visible to tests and benchmarks."""
+def use_flash_attention(setting: bool | None, n_gpu_layers: int) -> bool:
+    """Flash attention where it pays: on a GPU, as llama-server's "auto" does.
 
-    image_encodes: int = 0
-    prompt_tokens_evaluated: int = 0
+    On the CPU it was measured slower for decoding as the context grows
+    (bench/bench_llamacpp.py, docs/benchmarks.md), so it is left off there
+    unless the user turns it on. ``setting`` None means decide.
+    """
+    if setting is not None:
+        return setting
+    return n_gpu_layers > 0
 
 
 class _Prompt:
     """A tokenized prompt: units for cache matching, and mtmd chunks for evaluating images."""
 
-    def __init__(self, chunks: Any, units: list[Unit], image_chunks: dict[int, Any]) -> None:
-        self.chunks = chunks
+    def __init__(self, units: list[Unit], image_chunks: dict[int, Any]) -> None:
         self.units = units
-        self.image_chunks = image_chunks  # unit index -> mtmd chunk
+        self.image_chunks = image_chunks  # unit index -> mtmd chunk (owned by PreparedImages)
 
-    def free(self) -> None:
-        mtmd_cpp.mtmd_input_chunks_free(self.chunks)
+
+_PREPARED_BUDGET = 512 * 1024 * 1024
+"""Prepared images kept between turns: a few dozen pages' worth, freed oldest first."""
 
 
 class LlamaCppBackend:
@@ -84,6 +89,7 @@ class LlamaCppBackend:
         n_threads: int | None = None,
         n_gpu_layers: int = 0,
         n_batch: int = 512,
+        flash_attn: bool | None = None,
     ) -> None:
         model_path = Path(model_path)
         if mmproj_path is not None:
@@ -103,6 +109,7 @@ class LlamaCppBackend:
                 n_threads=threads,
                 n_threads_batch=threads,
                 n_gpu_layers=n_gpu_layers,
+                flash_attn=use_flash_attention(flash_attn, n_gpu_layers),
                 verbose=False,
             )
         except (ValueError, RuntimeError, OSError) as exc:
@@ -113,8 +120,12 @@ class LlamaCppBackend:
         self._n_ctx = llama_cpp.llama_n_ctx(self._ctx)
         self._n_batch = n_batch
         self._mtmd: Any = None
+        self._prepared: PreparedImages | None = None
+        self.stats = BackendStats()
         if projector is not None:
             self._mtmd = self._load_projector(projector.path, threads, n_gpu_layers > 0)
+            self._prepared = PreparedImages(self._mtmd, _PREPARED_BUDGET, self.stats)
+            self._stack.callback(self._prepared.clear)
         self._capabilities = Capabilities(
             name=name or text_header.name or model_path.stem,
             backend="embedded",
@@ -136,7 +147,6 @@ class LlamaCppBackend:
         self._n_past = 0
         self._closed = False
         self._lock = threading.Lock()
-        self.stats = BackendStats()
 
     def _load_projector(self, path: Path, threads: int, use_gpu: bool) -> Any:
         params = mtmd_cpp.mtmd_context_params_default()
@@ -159,6 +169,19 @@ class LlamaCppBackend:
     @property
     def capabilities(self) -> Capabilities:
         return self._capabilities
+
+    @property
+    def chat_template(self) -> ChatTemplate:
+        return self._template
+
+    @property
+    def mtmd_context(self) -> Any:
+        """The native mtmd context (None without a projector), for reference checks in tests."""
+        return self._mtmd
+
+    def prompt_units(self, messages: Sequence[Message]) -> list[Unit]:
+        """The units a conversation is evaluated as (text tokens and images), without evaluating."""
+        return self._tokenize(messages).units
 
     def close(self) -> None:
         """Free native memory now; relying on interpreter shutdown can crash in mtmd's cleanup."""
@@ -199,62 +222,40 @@ class LlamaCppBackend:
             return self._tokenize_text_only(text)
         return self._tokenize_multimodal(text, images)
 
-    def _tokenize_text_only(self, text: str) -> _Prompt:
+    def _tokenize_text(self, text: str, *, add_special: bool) -> list[int]:
         data = text.encode("utf-8")
-        add_bos = bool(llama_cpp.llama_vocab_get_add_bos(self._vocab))
         capacity = len(data) + 8
         buf = (llama_cpp.llama_token * capacity)()
-        n = llama_cpp.llama_tokenize(self._vocab, data, len(data), buf, capacity, add_bos, True)
+        n = llama_cpp.llama_tokenize(self._vocab, data, len(data), buf, capacity, add_special, True)
         if n < 0:
             raise ModelError("the prompt could not be tokenized")
-        return _Prompt(None, list(buf[:n]), {})
+        return list(buf[:n])
+
+    def _tokenize_text_only(self, text: str) -> _Prompt:
+        units: list[Unit] = list(self._tokenize_text(text, add_special=True))
+        return _Prompt(units, {})
 
     def _tokenize_multimodal(self, text: str, images: Sequence[ImagePart]) -> _Prompt:
-        bitmaps = []
-        try:
-            for image in images:
-                pixels = (ctypes.c_uint8 * len(image.rgb)).from_buffer_copy(image.rgb)
-                bitmap = mtmd_cpp.mtmd_bitmap_init(image.width, image.height, pixels)
-                if not bitmap:
-                    raise ModelError(f"{image.label or 'image'}: llama.cpp rejected the pixels")
-                bitmaps.append(bitmap)
-                mtmd_cpp.mtmd_bitmap_set_id(bitmap, image.digest.encode())
-            data = text.encode("utf-8")
-            inp = mtmd_cpp.mtmd_input_text()
-            inp.text = data
-            inp.text_len = len(data)
-            inp.add_special = True
-            inp.parse_special = True
-            chunks = mtmd_cpp.mtmd_input_chunks_init()
-            array = (mtmd_cpp.mtmd_bitmap_p_ctypes * max(1, len(bitmaps)))(*bitmaps)
-            status = mtmd_cpp.mtmd_tokenize(
-                self._mtmd, chunks, ctypes.byref(inp), array, len(bitmaps)
-            )
-            if status != 0:
-                mtmd_cpp.mtmd_input_chunks_free(chunks)
-                raise ModelError(f"llama.cpp could not prepare the prompt (mtmd error {status})")
-        finally:
-            for bitmap in bitmaps:
-                mtmd_cpp.mtmd_bitmap_free(bitmap)
+        """The prompt as mtmd would tokenize it, with each image prepared only once.
+
+        Like ``mtmd_tokenize``: the text between markers is tokenized on its
+        own without special tokens, BOS (and EOS) are added around the whole.
+        """
+        assert self._prepared is not None
         units: list[Unit] = []
         image_chunks: dict[int, Any] = {}
-        n_out = ctypes.c_size_t(0)
-        for i in range(mtmd_cpp.mtmd_input_chunks_size(chunks)):
-            chunk = mtmd_cpp.mtmd_input_chunks_get(chunks, i)
-            kind = mtmd_cpp.mtmd_input_chunk_get_type(chunk)
-            if kind == mtmd_cpp.MTMD_INPUT_CHUNK_TYPE_TEXT:
-                tokens = mtmd_cpp.mtmd_input_chunk_get_tokens_text(chunk, ctypes.byref(n_out))
-                units.extend(tokens[: n_out.value])
-            else:
-                image_chunks[len(units)] = chunk
-                units.append(
-                    ImageUnit(
-                        digest=(mtmd_cpp.mtmd_input_chunk_get_id(chunk) or b"").decode(),
-                        n_tokens=mtmd_cpp.mtmd_input_chunk_get_n_tokens(chunk),
-                        n_pos=mtmd_cpp.mtmd_input_chunk_get_n_pos(chunk),
-                    )
-                )
-        return _Prompt(chunks, units, image_chunks)
+        if llama_cpp.llama_vocab_get_add_bos(self._vocab):
+            units.append(llama_cpp.llama_vocab_bos(self._vocab))
+        for i, segment in enumerate(text.split(MEDIA_MARKER)):
+            units.extend(self._tokenize_text(segment, add_special=False) if segment else ())
+            if i < len(images):
+                prepared = self._prepared.get(images[i])
+                image_chunks.update({len(units) + k: c for k, c in prepared.chunks.items()})
+                units.extend(prepared.units)
+        if llama_cpp.llama_vocab_get_add_eos(self._vocab):
+            units.append(llama_cpp.llama_vocab_eos(self._vocab))
+        self._prepared.trim(image.digest for image in images)
+        return _Prompt(units, image_chunks)
 
     # -- evaluation -----------------------------------------------------------
 
@@ -367,9 +368,6 @@ class LlamaCppBackend:
         except BaseException:
             self._resync()
             raise
-        finally:
-            if prompt.chunks is not None:
-                prompt.free()
 
     def _resync(self) -> None:
         """After an interruption inside llama.cpp, make the KV cache match ``_cached`` again."""

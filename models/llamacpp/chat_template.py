@@ -18,8 +18,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from models.conversation import ImagePart, Message, TextPart
 from models.errors import ModelError
-
-MEDIA_MARKER = "<__media__>"
+from models.llamacpp.prepared_images import MEDIA_MARKER
 
 LLAVA_15_TEMPLATE = (
     "{% for message in messages %}"
