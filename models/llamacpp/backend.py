@@ -36,6 +36,7 @@ from models.errors import ContextOverflowError, ModelError
 from models.gguf_info import read_text_model, validate_pair
 from models.json_grammar import object_grammar
 from models.llamacpp.chat_template import LLAVA_15_TEMPLATE, ChatTemplate
+from models.llamacpp.kv_states import SavedStates, model_fingerprint
 from models.llamacpp.native_log import route_native_logs
 from models.llamacpp.prepared_images import MEDIA_MARKER, PreparedImages
 from models.llamacpp.sequence import (
@@ -72,6 +73,9 @@ class _Prompt:
         self.image_chunks = image_chunks  # unit index -> mtmd chunk (owned by PreparedImages)
 
 
+_MIN_SAVED_TOKENS = 32
+"""A conversation shorter than this is cheaper to evaluate again than to save."""
+
 _PREPARED_BUDGET = 512 * 1024 * 1024
 """Prepared images kept between turns: a few dozen pages' worth, freed oldest first."""
 
@@ -90,6 +94,9 @@ class LlamaCppBackend:
         n_gpu_layers: int = 0,
         n_batch: int = 512,
         flash_attn: bool | None = None,
+        saved_states_ram: int = 0,
+        saved_states_dir: Path | None = None,
+        saved_states_disk: int = 0,
     ) -> None:
         model_path = Path(model_path)
         if mmproj_path is not None:
@@ -147,6 +154,13 @@ class LlamaCppBackend:
         self._n_past = 0
         self._closed = False
         self._lock = threading.Lock()
+        self._states: SavedStates | None = None
+        if saved_states_ram > 0 or saved_states_dir is not None:
+            folder = None
+            if saved_states_dir is not None:
+                files = [model_path] + ([projector.path] if projector else [])
+                folder = saved_states_dir / model_fingerprint(*files)
+            self._states = SavedStates(saved_states_ram, folder, saved_states_disk)
 
     def _load_projector(self, path: Path, threads: int, use_gpu: bool) -> Any:
         params = mtmd_cpp.mtmd_context_params_default()
@@ -184,7 +198,19 @@ class LlamaCppBackend:
         return self._tokenize(messages).units
 
     def close(self) -> None:
-        """Free native memory now; relying on interpreter shutdown can crash in mtmd's cleanup."""
+        """Free native memory now; relying on interpreter shutdown can crash in mtmd's cleanup.
+
+        The conversation in the context is kept first (when saved states are
+        on), so reopening it after a restart resumes it.
+        """
+        # A stream still open (an interrupted answer) holds the lock: then
+        # nothing is saved rather than waiting for it.
+        if not self._closed and self._states is not None and self._lock.acquire(blocking=False):
+            try:
+                self._save_live()
+                self._states.flush()
+            finally:
+                self._lock.release()
         self._closed = True
         self._stack.close()
         self._mtmd = None
@@ -369,6 +395,50 @@ class LlamaCppBackend:
             self._resync()
             raise
 
+    # -- other conversations' saved states ------------------------------------
+
+    def _switch(self, prompt: _Prompt, keep_cached: int, reused: int) -> bool:
+        """Leave the live conversation for a saved one that fits ``prompt`` better.
+
+        The live one is saved first when the new prompt would throw most of
+        it away (another conversation, not an edit or a regenerate, which
+        keep most of it). True when a saved state was restored.
+        """
+        assert self._states is not None
+        shared = n_tokens(prompt.units[:reused])
+        found = self._states.best(prompt.units, self._piece_cached, better_than=shared)
+        if keep_cached * 2 < len(self._cached):
+            self._save_live()
+        if found is None:
+            return False
+        data = self._states.take(found)
+        memory = llama_cpp.llama_get_memory(self._ctx)
+        llama_cpp.llama_memory_clear(memory, True)
+        self._cached, self._n_past = [], 0
+        if data is None:
+            return False
+        buf = (ctypes.c_uint8 * len(data)).from_buffer_copy(data)
+        if not llama_cpp.llama_state_seq_set_data(self._ctx, buf, len(data), _SEQ):
+            _log.info("a saved conversation state did not fit this model; evaluating afresh")
+            if found.path is not None:
+                self._states.discard_file(found.path)
+            llama_cpp.llama_memory_clear(memory, True)
+            return False
+        self._cached, self._n_past = list(found.units), found.n_past
+        self.stats.state_restores += 1
+        return True
+
+    def _save_live(self) -> None:
+        """Copy the live conversation's KV state out, if it is worth keeping."""
+        assert self._states is not None
+        if n_tokens(self._cached) < _MIN_SAVED_TOKENS:
+            return
+        size = llama_cpp.llama_state_seq_get_size(self._ctx, _SEQ)
+        buf = (ctypes.c_uint8 * size)()
+        written = llama_cpp.llama_state_seq_get_data(self._ctx, buf, size, _SEQ)
+        if written:
+            self._states.add(self._cached, self._n_past, ctypes.string_at(buf, written))
+
     def _resync(self) -> None:
         """After an interruption inside llama.cpp, make the KV cache match ``_cached`` again."""
         memory = llama_cpp.llama_get_memory(self._ctx)
@@ -391,6 +461,8 @@ class LlamaCppBackend:
                 "images or pages, or raise the context size"
             )
         keep_cached, reused = respelled_prefix(self._cached, prompt.units, self._piece_cached)
+        if self._states is not None and self._switch(prompt, keep_cached, reused):
+            keep_cached, reused = respelled_prefix(self._cached, prompt.units, self._piece_cached)
         kept = n_tokens(self._cached[:keep_cached])
         if kept + n_tokens(prompt.units[reused:]) >= self._n_ctx:
             keep_cached = reused = reusable_prefix(self._cached, prompt.units)

@@ -12,3 +12,5 @@ class BackendStats:
     image_preparations: int = 0
     """Images preprocessed by mtmd (resized, sliced, normalised)."""
     prompt_tokens_evaluated: int = 0
+    state_restores: int = 0
+    """Conversations resumed from a saved KV state instead of evaluated again."""
