@@ -108,9 +108,10 @@ def assert_same_greedy(ref: Reference, expected: list[int], got: str, what: str)
 # -- the generators make what each family really makes -------------------------------------
 
 
-def test_each_family_makes_its_own_kind_of_image_chunks(
+def test_each_family_makes_its_own_chunks_and_answers_in_llama_cpp_itself(
     family_vlm: Vlm, reference: Reference
 ) -> None:
+    """The generator's pair is real: mtmd slices it as the family does and llama.cpp answers."""
     prompt = reference.tokenize(f"{MEDIA_MARKER}\nWhat is this?", [wide((200, 30, 30))])
     images = prompt.image_chunks
     assert images
@@ -127,6 +128,9 @@ def test_each_family_makes_its_own_kind_of_image_chunks(
     if family_vlm.family in ("smolvlm2", "minicpm-v-2.6"):
         between = prompt.units.index(images[1]) - prompt.units.index(images[0])
         assert between > 1, "text tokens separate the overview from the slices"
+    answer = reference.text(reference.greedy(prompt, MAX_TOKENS))
+    assert answer.strip()
+    assert answer.isprintable()
 
 
 # -- answering ----------------------------------------------------------------------------
