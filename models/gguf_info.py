@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from models import projector_limits
+from models import projectors
 from models.errors import ModelError
 
 GGUF_MAGIC = b"GGUF"
@@ -91,11 +91,7 @@ class GgufHeader:
     @property
     def projection_dim(self) -> int | None:
         """The width of the embeddings the projector hands to the text model."""
-        value = self.metadata.get("clip.vision.projection_dim")
-        if isinstance(value, int):
-            return value
-        shape = self.tensors.get("mm.2.weight")  # LLaVA MLP: ggml order (hidden, n_embd)
-        return shape[1] if shape and len(shape) > 1 else None
+        return projectors.output_width(self.metadata, self.tensors)
 
     @property
     def image_size(self) -> int | None:
@@ -104,8 +100,8 @@ class GgufHeader:
 
     @property
     def max_image_side(self) -> int:
-        """The largest image side worth sending to this projector (see models.projector_limits)."""
-        return projector_limits.max_image_side(self.metadata)
+        """The largest image side worth sending to this projector (see models.projectors)."""
+        return projectors.max_image_side(self.metadata)
 
 
 def _read_exact(f: BinaryIO, n: int) -> bytes:

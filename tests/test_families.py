@@ -70,7 +70,10 @@ def render(ref: Reference, messages: Sequence[Message]) -> str:
     template = metadata["tokenizer.chat_template"]
     bos = ref.piece(llama_cpp.llama_vocab_bos(ref.vocab)).decode()
     eos = ref.piece(llama_cpp.llama_vocab_eos(ref.vocab)).decode()
-    return ChatTemplate(template, bos_token=bos, eos_token=eos).render(messages)
+    add_bos = bool(llama_cpp.llama_vocab_get_add_bos(ref.vocab))
+    return ChatTemplate(
+        template, bos_token=bos, eos_token=eos, add_bos=add_bos, model_name="reference"
+    ).render(messages)
 
 
 def tokenize(ref: Reference, messages: Sequence[Message]) -> Prompt:

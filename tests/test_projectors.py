@@ -1,8 +1,8 @@
-"""Each projector type gets the image size its llama.cpp preprocessing really uses."""
+"""Facts of each projector type, as its llama.cpp code reads them."""
 
 from __future__ import annotations
 
-from models.projector_limits import max_image_side
+from models.projectors import max_image_side, output_width
 
 
 def test_a_fixed_size_projector_uses_its_image_size() -> None:
@@ -45,3 +45,16 @@ def test_an_unknown_or_broken_projector_falls_back_safely() -> None:
     assert max_image_side({"clip.projector_type": "future", "clip.vision.image_size": 512}) == 512
     assert max_image_side({"clip.projector_type": "resampler", "clip.vision.image_size": 0}) == 1344
     assert max_image_side({}) == 1344
+
+
+def test_the_output_width_is_read_where_llama_cpp_reads_it() -> None:
+    tensors = {"resampler.proj.weight": (3584, 3584), "mm.2.weight": (4096, 4096)}
+    minicpm = {"clip.projector_type": "resampler", "clip.vision.projection_dim": 0}
+    assert output_width(minicpm, tensors) == 3584
+    llava = {"clip.projector_type": "mlp"}
+    assert output_width(llava, {"mm.2.weight": (1024, 4096)}) == 4096
+    qwen = {"clip.projector_type": "qwen2.5vl_merger"}
+    assert output_width(qwen, {"mm.1.bias": (2048,)}) == 2048
+    unknown = {"clip.projector_type": "future", "clip.vision.projection_dim": 1536}
+    assert output_width(unknown, {}) == 1536
+    assert output_width({"clip.projector_type": "future"}, {}) is None

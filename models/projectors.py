@@ -1,11 +1,13 @@
-"""How large an image each kind of vision projector can really use.
+"""Facts of each kind of vision projector: how large an image it can use, how wide its output is.
 
 Sending a bigger image than the projector's preprocessing keeps only costs
 decoding time and memory; sending a smaller one throws away detail the model
 could have seen (MiniCPM-V's slices, LLaVA-1.6's grid, Qwen's dynamic
-resolution). The rules per projector type are data (``resources/
-projector_limits.toml``, with the llama.cpp source each was read from); the
-numbers come from the projector file's own metadata.
+resolution). The width of the embeddings a projector hands the text model
+is read from the tensor llama.cpp itself reads it from; a converter's
+``projection_dim`` can be 0 (MiniCPM-V's is). The rules per projector type
+are data (``resources/projectors.toml``, with the llama.cpp source each was
+read from); the numbers come from the projector file itself.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ _FALLBACK_SIDE = 1344
 
 @cache
 def _rules() -> dict[str, Any]:
-    text = resources.files("resources").joinpath("projector_limits.toml").read_text("utf-8")
+    text = resources.files("resources").joinpath("projectors.toml").read_text("utf-8")
     return tomllib.loads(text)
 
 
@@ -32,13 +34,28 @@ def _int(metadata: Mapping[str, Any], key: str) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
 
 
-def max_image_side(metadata: Mapping[str, Any]) -> int:
-    """The largest image side worth sending to the projector described by ``metadata``."""
+def _rule(metadata: Mapping[str, Any]) -> dict[str, Any]:
     rules = _rules()
     kind = metadata.get("clip.projector_type")
-    rule: dict[str, Any] = (
-        rules["types"].get(kind, rules["default"]) if isinstance(kind, str) else rules["default"]
-    )
+    known: dict[str, dict[str, Any]] = rules["types"]
+    default: dict[str, Any] = rules["default"]
+    return known.get(kind, default) if isinstance(kind, str) else default
+
+
+def output_width(metadata: Mapping[str, Any], tensors: Mapping[str, tuple[int, ...]]) -> int | None:
+    """The embedding width the projector produces (what must equal the text model's)."""
+    output = _rule(metadata).get("output")
+    if output is not None:
+        name, index = output
+        shape = tensors.get(name)
+        if shape is not None and len(shape) > index:
+            return int(shape[index])
+    return _int(metadata, "clip.vision.projection_dim")
+
+
+def max_image_side(metadata: Mapping[str, Any]) -> int:
+    """The largest image side worth sending to the projector described by ``metadata``."""
+    rule = _rule(metadata)
     image_size = _int(metadata, "clip.vision.image_size")
     name = rule["rule"]
     if name == "pinpoints":
