@@ -300,3 +300,20 @@ def test_each_image_is_prepared_once_however_many_turns_hold_it(backend: LlamaCp
         answer, _ = run(backend, history, max_tokens=4)
         history += [Message.text("assistant", answer.strip()), user(question)]
     assert backend.stats.image_preparations == 2
+
+
+def test_regenerate_and_edit_keep_every_image_of_the_shared_prefix(
+    backend: LlamaCppBackend,
+) -> None:
+    history = [user("What is this?", image_part((200, 10, 10)))]
+    answer, _ = run(backend, history, max_tokens=6)
+    history += [Message.text("assistant", answer.strip()), user("And this?", image_part((9, 9, 9)))]
+    answer, second = run(backend, history, max_tokens=6)
+    history += [Message.text("assistant", answer.strip()), user("Compare them.")]
+    _, third = run(backend, history, max_tokens=6)
+    _, regenerated = run(backend, history, max_tokens=6, temperature=0.8, seed=7)
+    assert regenerated.cached_tokens >= third.cached_tokens
+    edited = [*history[:-1], user("Which one is darker?")]
+    _, edit = run(backend, edited, max_tokens=6)
+    assert edit.cached_tokens >= second.prompt_tokens
+    assert backend.stats.image_encodes == 2
