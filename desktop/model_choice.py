@@ -179,9 +179,19 @@ def resolve_model(
 
 
 def open_backend(
-    choice: ModelChoice, settings: Settings, *, cloud_allowed: bool = False
+    choice: ModelChoice,
+    settings: Settings,
+    *,
+    cloud_allowed: bool = False,
+    resumable: bool = False,
 ) -> Backend:
-    """Load the model; a cloud one only with opt-in (``cloud_allowed`` or the setting)."""
+    """Load the model; a cloud one only with opt-in (``cloud_allowed`` or the setting).
+
+    ``resumable``: keep the KV state of conversations the user leaves, in RAM
+    and on disk, so going back to one (even after a restart) resumes it. For
+    the window, which switches conversations; a one-shot command would only
+    write states nobody reopens.
+    """
     if is_cloud(choice.backend):
         from desktop.cloud_models import open_cloud_backend
 
@@ -199,6 +209,10 @@ def open_backend(
             n_ctx=settings.n_ctx,
             n_threads=settings.n_threads,
             n_gpu_layers=settings.n_gpu_layers,
+            flash_attn=settings.flash_attention,
+            saved_states_ram=settings.states_ram_bytes() if resumable else 0,
+            saved_states_dir=app_paths().states_dir if resumable else None,
+            saved_states_disk=settings.conversation_states_disk_mb << 20,
         )
     bare = choice.label.split(":", 1)[1]
     if choice.backend == "ollama":

@@ -26,7 +26,9 @@ class ModelHost:
     ) -> Backend:
         if self._backend is None or self._label != choice.label:
             self.close()
-            self._backend = open_backend(choice, settings, cloud_allowed=cloud_allowed)
+            self._backend = open_backend(
+                choice, settings, cloud_allowed=cloud_allowed, resumable=True
+            )
             self._label = choice.label
         return self._backend
 

@@ -41,6 +41,11 @@ class AppPaths:
     def log_file(self) -> Path:
         return self.log_dir / "sightline.log"
 
+    @property
+    def states_dir(self) -> Path:
+        """Saved KV states of conversations, so reopening one resumes it (per model file)."""
+        return self.cache_dir / "conversation-states"
+
     def ensure(self) -> AppPaths:
         for d in (self.config_dir, self.data_dir, self.cache_dir, self.log_dir, self.models_dir):
             d.mkdir(parents=True, exist_ok=True)

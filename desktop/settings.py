@@ -14,6 +14,7 @@ from typing import Any, get_args, get_type_hints
 
 from desktop.paths import app_paths
 from models.errors import InputError
+from models.machine import total_ram
 
 
 @dataclass(slots=True)
@@ -33,6 +34,16 @@ class Settings:
     cache_answers: bool = False
     """Cache answers to any repeated question, not only temperature-0 presets."""
     theme: str = "system"
+    flash_attention: bool | None = None
+    """Unset: on where layers run on a GPU, off on the CPU (measured slower there)."""
+    conversation_states_ram_mb: int | None = None
+    """RAM for recent conversations' KV state; unset: an eighth of the machine's, at most 8 GiB."""
+    conversation_states_disk_mb: int = 4096
+
+    def states_ram_bytes(self) -> int:
+        if self.conversation_states_ram_mb is not None:
+            return max(0, self.conversation_states_ram_mb) << 20
+        return min(8 << 30, total_ram() // 8)
 
     def effective_ollama_host(self) -> str:
         return self.ollama_host or os.environ.get("OLLAMA_HOST") or "http://127.0.0.1:11434"

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from models import projectors
 from models.errors import ModelError
 
 GGUF_MAGIC = b"GGUF"
@@ -33,14 +34,6 @@ _SCALARS: dict[int, str] = {
     11: "<q",  # int64
     12: "<d",  # float64
 }
-_DYNAMIC_RESOLUTION = {
-    "qwen2vl_merger",
-    "qwen2.5vl_merger",
-    "qwen3vl_merger",
-    "pixtral",
-    "idefics3",
-}
-_DYNAMIC_MAX_SIDE = 1344
 _KEEP_ARRAY_MAX = 64
 """Longer arrays (the vocabulary) are skipped; short ones (image mean, grid pinpoints) are kept."""
 
@@ -98,11 +91,7 @@ class GgufHeader:
     @property
     def projection_dim(self) -> int | None:
         """The width of the embeddings the projector hands to the text model."""
-        value = self.metadata.get("clip.vision.projection_dim")
-        if isinstance(value, int):
-            return value
-        shape = self.tensors.get("mm.2.weight")  # LLaVA MLP: ggml order (hidden, n_embd)
-        return shape[1] if shape and len(shape) > 1 else None
+        return projectors.output_width(self.metadata, self.tensors)
 
     @property
     def image_size(self) -> int | None:
@@ -111,17 +100,8 @@ class GgufHeader:
 
     @property
     def max_image_side(self) -> int:
-        """The largest image side worth sending to this projector.
-
-        Fixed-resolution projectors resize to ``image_size`` anyway; tiling
-        ones list their grid; dynamic-resolution ones take large images.
-        """
-        pinpoints = self.metadata.get("clip.vision.image_grid_pinpoints")
-        if isinstance(pinpoints, list) and pinpoints:
-            return int(max(pinpoints))
-        if self.metadata.get("clip.projector_type") in _DYNAMIC_RESOLUTION:
-            return _DYNAMIC_MAX_SIDE
-        return self.image_size or _DYNAMIC_MAX_SIDE
+        """The largest image side worth sending to this projector (see models.projectors)."""
+        return projectors.max_image_side(self.metadata)
 
 
 def _read_exact(f: BinaryIO, n: int) -> bytes:

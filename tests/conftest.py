@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests import socket_guard
+from tests.tiny_families import FAMILIES, FamilySpec, family_of, write_spec
 from tests.tinyvlm import SPEC_A, SPEC_B, SPEC_BENCH, SPEC_EMPTY, SPEC_TEXT_ONLY, VlmSpec, write_vlm
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -53,9 +54,10 @@ def cli_env(sightline_home: Path) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class Vlm:
-    spec: VlmSpec
+    spec: VlmSpec | FamilySpec
     model: Path
     mmproj: Path | None
+    family: str = "llava-1.5"
 
 
 def _vlm(factory: pytest.TempPathFactory, spec: VlmSpec) -> Vlm:
@@ -89,3 +91,56 @@ def vlm_text_only(tmp_path_factory: pytest.TempPathFactory) -> Vlm:
 def vlm_slow(tmp_path_factory: pytest.TempPathFactory) -> Vlm:
     """Big enough (576 image tokens, ~300 tokens/s here) to interrupt mid-answer."""
     return _vlm(tmp_path_factory, SPEC_BENCH)
+
+
+def _family(factory: pytest.TempPathFactory, name: str) -> Vlm:
+    spec = FAMILIES[name]
+    model, mmproj = write_spec(spec, factory.mktemp(spec.name))
+    return Vlm(spec, model, mmproj, family_of(spec))
+
+
+@pytest.fixture(scope="session")
+def vlm_llava16(tmp_path_factory: pytest.TempPathFactory) -> Vlm:
+    """LLaVA 1.6 (Mistral template): grid pinpoints, an overview plus slices per image."""
+    return _family(tmp_path_factory, "llava-1.6")
+
+
+@pytest.fixture(scope="session")
+def vlm_qwen25vl(tmp_path_factory: pytest.TempPathFactory) -> Vlm:
+    """Qwen2.5-VL: M-RoPE text model, window-attention merger, dynamic image size."""
+    return _family(tmp_path_factory, "qwen2.5-vl")
+
+
+@pytest.fixture(scope="session")
+def vlm_gemma3(tmp_path_factory: pytest.TempPathFactory) -> Vlm:
+    """Gemma 3: sliding-window text model, images decoded with non-causal attention."""
+    return _family(tmp_path_factory, "gemma3")
+
+
+@pytest.fixture(scope="session")
+def vlm_smolvlm2(tmp_path_factory: pytest.TempPathFactory) -> Vlm:
+    """SmolVLM2: typed-part template, no BOS added, tiles with row/column text between."""
+    return _family(tmp_path_factory, "smolvlm2")
+
+
+@pytest.fixture(scope="session")
+def vlm_minicpmv(tmp_path_factory: pytest.TempPathFactory) -> Vlm:
+    """MiniCPM-V 2.6: qwen2 text model, resampler projector, overview plus slices."""
+    return _family(tmp_path_factory, "minicpm-v-2.6")
+
+
+FAMILY_FIXTURES = {
+    "llava-1.5": "vlm_a",
+    "llava-1.6": "vlm_llava16",
+    "qwen2.5-vl": "vlm_qwen25vl",
+    "gemma3": "vlm_gemma3",
+    "smolvlm2": "vlm_smolvlm2",
+    "minicpm-v-2.6": "vlm_minicpmv",
+}
+
+
+@pytest.fixture(scope="session", params=list(FAMILY_FIXTURES))
+def family_vlm(request: pytest.FixtureRequest) -> Vlm:
+    """Every model family the catalog offers, one at a time."""
+    vlm: Vlm = request.getfixturevalue(FAMILY_FIXTURES[request.param])
+    return vlm

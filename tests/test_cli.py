@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import signal
 import sqlite3
@@ -119,6 +120,32 @@ def test_json_preset_with_fields_prints_a_json_object(
     assert r.returncode == 0, r.stderr
     answer = json.loads(json.loads(r.stdout)["text"])
     assert list(answer) == ["shop", "total"]
+
+
+def test_an_image_added_after_the_first_answer_is_not_evaluated_again_later(
+    cli_env: dict[str, str], vlm_b: Any, photo: Path, photo2: Path
+) -> None:
+    lines = [
+        "what is this?",
+        json.dumps({"text": "and this one?", "files": [str(photo2)]}),
+        "compare them",
+        "which is brighter?",
+    ]
+    r = sightline(
+        cli_env,
+        "chat",
+        photo,
+        *model_args(vlm_b),
+        "--max-tokens",
+        "6",
+        "--json",
+        stdin="\n".join(lines) + "\n",
+    )
+    assert r.returncode == 0, r.stderr
+    turns = [json.loads(line) for line in r.stdout.splitlines()]
+    assert len(turns) == 4
+    for before, after in itertools.pairwise(turns):
+        assert after["cached_tokens"] >= before["prompt_tokens"], turns
 
 
 def test_chat_is_one_conversation_that_reuses_the_cache(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 from collections.abc import Iterator
@@ -69,6 +70,26 @@ def test_a_follow_up_question_reuses_the_image_and_the_history(backend: LlamaCpp
     _, third = run(backend, history)
     assert third.cached_tokens >= second.prompt_tokens
     assert backend.stats.image_encodes == 1
+
+
+def test_every_turn_evaluates_only_what_is_new_with_images_in_several_turns(
+    backend: LlamaCppBackend,
+) -> None:
+    history = [user("What is this?", image_part((200, 10, 10)))]
+    usages: list[Usage] = []
+    for follow_up in (
+        user("And this one?", image_part((10, 200, 10), (48, 64))),
+        user("Compare them."),
+        user("Which is brighter?"),
+        None,
+    ):
+        answer, usage = run(backend, history, max_tokens=6)
+        usages.append(usage)
+        if follow_up is not None:
+            history += [Message.text("assistant", answer.strip()), follow_up]
+    for before, after in itertools.pairwise(usages):
+        assert after.cached_tokens >= before.prompt_tokens
+    assert backend.stats.image_encodes == 2
 
 
 def test_editing_an_earlier_question_keeps_only_the_shared_prefix(backend: LlamaCppBackend) -> None:
@@ -216,3 +237,83 @@ def test_bad_model_files_are_named_with_the_reason(tmp_path: Path, vlm_a: Any, v
 
     with pytest.raises(ModelError, match=r"vision projector .mmproj., not a text model"):
         LlamaCppBackend(vlm_a.mmproj, None)
+
+
+def whole_prompt_units(backend: LlamaCppBackend, text: str, images: list[ImagePart]) -> list[Any]:
+    """What one ``mtmd_tokenize`` call over the whole prompt gives: the reference."""
+    import ctypes
+
+    from llama_cpp import mtmd_cpp
+
+    from models.llamacpp.sequence import ImageUnit
+
+    mtmd = backend.mtmd_context
+    bitmaps = []
+    for image in images:
+        pixels = (ctypes.c_uint8 * len(image.rgb)).from_buffer_copy(image.rgb)
+        bitmap = mtmd_cpp.mtmd_bitmap_init(image.width, image.height, pixels)
+        mtmd_cpp.mtmd_bitmap_set_id(bitmap, image.digest.encode())
+        bitmaps.append(bitmap)
+    data = text.encode()
+    inp = mtmd_cpp.mtmd_input_text()
+    inp.text, inp.text_len, inp.add_special, inp.parse_special = data, len(data), True, True
+    chunks = mtmd_cpp.mtmd_input_chunks_init()
+    array = (mtmd_cpp.mtmd_bitmap_p_ctypes * len(bitmaps))(*bitmaps)
+    assert mtmd_cpp.mtmd_tokenize(mtmd, chunks, ctypes.byref(inp), array, len(bitmaps)) == 0
+    units: list[Any] = []
+    n = ctypes.c_size_t(0)
+    for i in range(mtmd_cpp.mtmd_input_chunks_size(chunks)):
+        chunk = mtmd_cpp.mtmd_input_chunks_get(chunks, i)
+        if mtmd_cpp.mtmd_input_chunk_get_type(chunk) == mtmd_cpp.MTMD_INPUT_CHUNK_TYPE_TEXT:
+            tokens = mtmd_cpp.mtmd_input_chunk_get_tokens_text(chunk, ctypes.byref(n))
+            units.extend(tokens[: n.value])
+        else:
+            units.append(
+                ImageUnit(
+                    mtmd_cpp.mtmd_input_chunk_get_id(chunk).decode(),
+                    mtmd_cpp.mtmd_input_chunk_get_n_tokens(chunk),
+                    mtmd_cpp.mtmd_input_chunk_get_n_pos(chunk),
+                )
+            )
+    mtmd_cpp.mtmd_input_chunks_free(chunks)
+    for bitmap in bitmaps:
+        mtmd_cpp.mtmd_bitmap_free(bitmap)
+    return units
+
+
+def test_images_prepared_once_give_the_same_prompt_as_mtmd_over_the_whole_text(
+    backend: LlamaCppBackend,
+) -> None:
+    a, b = image_part((200, 10, 10)), image_part((10, 200, 10), (48, 64))
+    messages = [
+        user("What is this?", a),
+        Message.text("assistant", "A red thing."),
+        user("And these two?", b, a),
+    ]
+    text = backend.chat_template.render(messages)
+    assert backend.prompt_units(messages) == whole_prompt_units(backend, text, [a, b, a])
+
+
+def test_each_image_is_prepared_once_however_many_turns_hold_it(backend: LlamaCppBackend) -> None:
+    history = [user("What is this?", image_part((1, 2, 3)), image_part((3, 2, 1)))]
+    for question in ("Why?", "Where?", "When?"):
+        answer, _ = run(backend, history, max_tokens=4)
+        history += [Message.text("assistant", answer.strip()), user(question)]
+    assert backend.stats.image_preparations == 2
+
+
+def test_regenerate_and_edit_keep_every_image_of_the_shared_prefix(
+    backend: LlamaCppBackend,
+) -> None:
+    history = [user("What is this?", image_part((200, 10, 10)))]
+    answer, _ = run(backend, history, max_tokens=6)
+    history += [Message.text("assistant", answer.strip()), user("And this?", image_part((9, 9, 9)))]
+    answer, second = run(backend, history, max_tokens=6)
+    history += [Message.text("assistant", answer.strip()), user("Compare them.")]
+    _, third = run(backend, history, max_tokens=6)
+    _, regenerated = run(backend, history, max_tokens=6, temperature=0.8, seed=7)
+    assert regenerated.cached_tokens >= third.cached_tokens
+    edited = [*history[:-1], user("Which one is darker?")]
+    _, edit = run(backend, edited, max_tokens=6)
+    assert edit.cached_tokens >= second.prompt_tokens
+    assert backend.stats.image_encodes == 2

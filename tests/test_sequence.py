@@ -59,3 +59,24 @@ def test_a_trimmed_leading_space_is_allowed_too() -> None:
     cached = [1, 10, 12, 3]  # generated " cat a"
     prompt = [1, 10, 11, 3, 7, 8]  # stored trimmed: "cat a</s>?"
     assert respelled_prefix(cached, prompt, pieces.__getitem__) == (4, 4)
+
+
+def test_matching_resumes_after_an_image_that_follows_a_respelled_answer() -> None:
+    img_b = ImageUnit("def", n_tokens=9, n_pos=3)
+    # Turn 3 of a conversation whose second image came in turn 2: both earlier answers
+    # were generated as " ca" + "t" and are now spelled " cat" by the template.
+    cached = [1, IMG, 2, 3, 5, 6, 2, img_b, 2, 3, 5, 6]
+    prompt = [1, IMG, 2, 3, 4, 2, img_b, 2, 3, 4, 2, 8]
+    assert respelled_prefix(cached, prompt, piece) == (12, 10)
+
+
+def test_a_different_image_after_a_respelled_answer_ends_the_match() -> None:
+    cached = [1, IMG, 2, 3, 5, 6, 2, ImageUnit("old", 9, 3), 2]
+    prompt = [1, IMG, 2, 3, 4, 2, ImageUnit("new", 9, 3), 2, 8]
+    assert respelled_prefix(cached, prompt, piece) == (7, 6)
+
+
+def test_text_that_differs_before_the_next_image_ends_the_match() -> None:
+    cached = [1, IMG, 2, 3, 5, 6, 8, IMG, 2]
+    prompt = [1, IMG, 2, 3, 4, 2, IMG, 2, 8]
+    assert respelled_prefix(cached, prompt, piece) == (6, 5)

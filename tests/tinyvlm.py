@@ -71,6 +71,8 @@ class VlmSpec:
     always_empty: bool = False
     text_only: bool = False
     weight_scale: float = 0.08
+    grid_pinpoints: tuple[int, ...] = ()
+    """LLaVA-1.6 ("anyres"): candidate (width, height) pairs, flattened; empty for LLaVA-1.5."""
 
     @property
     def image_tokens(self) -> int:
@@ -117,7 +119,7 @@ SPEC_BENCH = VlmSpec(
 # -- vocabularies -------------------------------------------------------------
 
 
-def _gpt2_byte_symbols() -> list[str]:
+def gpt2_byte_symbols() -> list[str]:
     """GPT-2's printable stand-ins for the 256 byte values, in byte order."""
     printable = [*range(ord("!"), ord("~") + 1), *range(0xA1, 0xAD), *range(0xAE, 0x100)]
     mapping: dict[int, str] = {b: chr(b) for b in printable}
@@ -130,7 +132,7 @@ def _gpt2_byte_symbols() -> list[str]:
 
 
 @dataclass
-class _Vocab:
+class Vocab:
     tokens: list[str]
     types: list[int]
     bias: np.ndarray
@@ -139,18 +141,18 @@ class _Vocab:
     special: dict[str, int] | None = None
 
 
-_NORMAL, _UNKNOWN, _CONTROL, _BYTE = 1, 2, 3, 6
-_BAN, _WORD_BONUS = -60.0, 1.5
+NORMAL, UNKNOWN, CONTROL, BYTE = 1, 2, 3, 6
+BAN, WORD_BONUS = -60.0, 1.5
 
 
-def _printable(b: int) -> bool:
+def printable(b: int) -> bool:
     return 0x20 <= b < 0x7F
 
 
-def _spm_vocab() -> _Vocab:
+def spm_vocab() -> Vocab:
     tokens = ["<unk>", "<s>", "</s>"] + [f"<0x{b:02X}>" for b in range(256)]
-    types = [_UNKNOWN, _CONTROL, _CONTROL] + [_BYTE] * 256
-    bias = [_BAN, _BAN, _BAN] + [0.0 if _printable(b) else _BAN for b in range(256)]
+    types = [UNKNOWN, CONTROL, CONTROL] + [BYTE] * 256
+    bias = [BAN, BAN, BAN] + [0.0 if printable(b) else BAN for b in range(256)]
     pieces: list[str] = []
     for word in WORDS:
         for piece in (f"\u2581{word}", word):
@@ -162,11 +164,11 @@ def _spm_vocab() -> _Vocab:
         pieces.insert(0, "\u2581")
     for piece in pieces:
         tokens.append(piece)
-        types.append(_NORMAL)
-        bias.append(_WORD_BONUS if piece.startswith("\u2581") and len(piece) > 3 else 0.0)
+        types.append(NORMAL)
+        bias.append(WORD_BONUS if piece.startswith("\u2581") and len(piece) > 3 else 0.0)
     # A higher score merges first, so longer pieces win.
     scores = [0.0] * 3 + [-1000.0] * 256 + [float(len(p)) for p in pieces]
-    return _Vocab(
+    return Vocab(
         tokens,
         types,
         np.array(bias, np.float32),
@@ -175,12 +177,12 @@ def _spm_vocab() -> _Vocab:
     )
 
 
-def _bpe_vocab() -> _Vocab:
-    symbols = _gpt2_byte_symbols()
+def bpe_vocab() -> Vocab:
+    symbols = gpt2_byte_symbols()
     tokens = list(symbols)
-    types = [_NORMAL] * 256
-    bias = [0.0 if _printable(b) and b != 0x0A else _BAN for b in range(256)]
-    bias[0x20] = _BAN  # a bare space token would only pad answers; words carry their spaces
+    types = [NORMAL] * 256
+    bias = [0.0 if printable(b) and b != 0x0A else BAN for b in range(256)]
+    bias[0x20] = BAN  # a bare space token would only pad answers; words carry their spaces
     merges: list[str] = []
     space = symbols[0x20]
     for word in WORDS:
@@ -191,19 +193,17 @@ def _bpe_vocab() -> _Vocab:
                 if merged not in tokens:
                     merges.append(f"{current} {ch}")
                     tokens.append(merged)
-                    types.append(_NORMAL)
-                    bias.append(
-                        _WORD_BONUS if merged.startswith(space) and len(merged) > 3 else 0.0
-                    )
+                    types.append(NORMAL)
+                    bias.append(WORD_BONUS if merged.startswith(space) and len(merged) > 3 else 0.0)
                 current = merged
     specials = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
     ids = {}
     for s in specials:
         ids[s] = len(tokens)
         tokens.append(s)
-        types.append(_CONTROL)
-        bias.append(_BAN)
-    return _Vocab(
+        types.append(CONTROL)
+        bias.append(BAN)
+    return Vocab(
         tokens,
         types,
         np.array(bias, np.float32),
@@ -220,12 +220,12 @@ def _bpe_vocab() -> _Vocab:
 # -- writers ------------------------------------------------------------------
 
 
-def _normal(rng: np.random.Generator, shape: tuple[int, ...], scale: float) -> np.ndarray:
+def random_normal(rng: np.random.Generator, shape: tuple[int, ...], scale: float) -> np.ndarray:
     return rng.normal(0.0, scale, shape).astype(np.float32)
 
 
 def _write_text_model(spec: VlmSpec, path: Path, rng: np.random.Generator) -> None:
-    vocab = _spm_vocab() if spec.vocab == "spm" else _bpe_vocab()
+    vocab = spm_vocab() if spec.vocab == "spm" else bpe_vocab()
     n, head_dim = spec.n_embd, spec.n_embd // spec.n_heads
     n_kv = spec.n_kv_heads * head_dim
     channel = n - 1
@@ -263,31 +263,31 @@ def _write_text_model(spec: VlmSpec, path: Path, rng: np.random.Generator) -> No
     w.add_chat_template(spec.template)
 
     n_vocab = len(vocab.tokens)
-    embd = _normal(rng, (n_vocab, n), 0.5)
+    embd = random_normal(rng, (n_vocab, n), 0.5)
     embd[:, channel] = 1.0
     bias = vocab.bias.copy()
     if spec.always_empty:
         bias[special["eos"]] = 60.0
-    out = _normal(rng, (n_vocab, n), 0.5)
+    out = random_normal(rng, (n_vocab, n), 0.5)
     out[:, channel] = bias
     w.add_tensor("token_embd.weight", embd)
     w.add_tensor("output_norm.weight", np.ones(n, np.float32))
     w.add_tensor("output.weight", out)
     for i in range(spec.n_layers):
         w.add_tensor(f"blk.{i}.attn_norm.weight", np.ones(n, np.float32))
-        w.add_tensor(f"blk.{i}.attn_q.weight", _normal(rng, (n, n), s))
-        w.add_tensor(f"blk.{i}.attn_k.weight", _normal(rng, (n_kv, n), s))
-        w.add_tensor(f"blk.{i}.attn_v.weight", _normal(rng, (n_kv, n), s))
-        attn_out = _normal(rng, (n, n), s)
+        w.add_tensor(f"blk.{i}.attn_q.weight", random_normal(rng, (n, n), s))
+        w.add_tensor(f"blk.{i}.attn_k.weight", random_normal(rng, (n_kv, n), s))
+        w.add_tensor(f"blk.{i}.attn_v.weight", random_normal(rng, (n_kv, n), s))
+        attn_out = random_normal(rng, (n, n), s)
         attn_out[channel, :] = 0.0
         w.add_tensor(f"blk.{i}.attn_output.weight", attn_out)
         w.add_tensor(f"blk.{i}.ffn_norm.weight", np.ones(n, np.float32))
-        w.add_tensor(f"blk.{i}.ffn_gate.weight", _normal(rng, (spec.n_ff, n), s))
-        w.add_tensor(f"blk.{i}.ffn_up.weight", _normal(rng, (spec.n_ff, n), s))
-        down = _normal(rng, (n, spec.n_ff), s)
+        w.add_tensor(f"blk.{i}.ffn_gate.weight", random_normal(rng, (spec.n_ff, n), s))
+        w.add_tensor(f"blk.{i}.ffn_up.weight", random_normal(rng, (spec.n_ff, n), s))
+        down = random_normal(rng, (n, spec.n_ff), s)
         down[channel, :] = 0.0
         w.add_tensor(f"blk.{i}.ffn_down.weight", down)
-    _finish(w)
+    finish_gguf(w)
 
 
 def _write_projector(
@@ -312,38 +312,44 @@ def _write_projector(
     w.add_float32("clip.vision.attention.layer_norm_epsilon", 1e-5)
     w.add_array("clip.vision.image_mean", [0.48145466, 0.4578275, 0.40821073])
     w.add_array("clip.vision.image_std", [0.26862954, 0.26130258, 0.27577711])
+    if spec.grid_pinpoints:
+        # Slices of the pinpoint grid go to mtmd as an overview plus one entry per slice.
+        w.add_array("clip.vision.image_grid_pinpoints", list(spec.grid_pinpoints))
+        w.add_string("clip.vision.mm_patch_merge_type", "spatial_unpad")
     w.add_file_type(gguf.LlamaFileType.ALL_F32)
-    w.add_tensor("v.patch_embd.weight", _normal(rng, (v, 3, p, p), s))
+    w.add_tensor("v.patch_embd.weight", random_normal(rng, (v, 3, p, p), s))
     w.add_tensor("v.patch_embd.bias", np.zeros(v, np.float32))
     if spec.class_embedding:
-        w.add_tensor("v.class_embd", _normal(rng, (v,), s))
-    w.add_tensor("v.position_embd.weight", _normal(rng, (n_pos, v), s))
+        w.add_tensor("v.class_embd", random_normal(rng, (v,), s))
+    w.add_tensor("v.position_embd.weight", random_normal(rng, (n_pos, v), s))
     w.add_tensor("v.pre_ln.weight", np.ones(v, np.float32))
     w.add_tensor("v.pre_ln.bias", np.zeros(v, np.float32))
     for i in range(spec.v_layers):
         for name in ("attn_q", "attn_k", "attn_v", "attn_out"):
-            w.add_tensor(f"v.blk.{i}.{name}.weight", _normal(rng, (v, v), s))
+            w.add_tensor(f"v.blk.{i}.{name}.weight", random_normal(rng, (v, v), s))
             w.add_tensor(f"v.blk.{i}.{name}.bias", np.zeros(v, np.float32))
         for name in ("ln1", "ln2"):
             w.add_tensor(f"v.blk.{i}.{name}.weight", np.ones(v, np.float32))
             w.add_tensor(f"v.blk.{i}.{name}.bias", np.zeros(v, np.float32))
-        w.add_tensor(f"v.blk.{i}.ffn_up.weight", _normal(rng, (spec.v_ff, v), s))
+        w.add_tensor(f"v.blk.{i}.ffn_up.weight", random_normal(rng, (spec.v_ff, v), s))
         w.add_tensor(f"v.blk.{i}.ffn_up.bias", np.zeros(spec.v_ff, np.float32))
-        w.add_tensor(f"v.blk.{i}.ffn_down.weight", _normal(rng, (v, spec.v_ff), s))
+        w.add_tensor(f"v.blk.{i}.ffn_down.weight", random_normal(rng, (v, spec.v_ff), s))
         w.add_tensor(f"v.blk.{i}.ffn_down.bias", np.zeros(v, np.float32))
     channel = projection_dim - 1
-    w.add_tensor("mm.0.weight", _normal(rng, (projection_dim, v), s))
+    w.add_tensor("mm.0.weight", random_normal(rng, (projection_dim, v), s))
     w.add_tensor("mm.0.bias", np.zeros(projection_dim, np.float32))
-    mm2 = _normal(rng, (projection_dim, projection_dim), s)
+    mm2 = random_normal(rng, (projection_dim, projection_dim), s)
     mm2[channel, :] = 0.0
     mm2_bias = np.zeros(projection_dim, np.float32)
     mm2_bias[channel] = 1.0
     w.add_tensor("mm.2.weight", mm2)
     w.add_tensor("mm.2.bias", mm2_bias)
-    _finish(w)
+    if spec.grid_pinpoints:
+        w.add_tensor("v.image_newline", np.zeros(projection_dim, np.float32))
+    finish_gguf(w)
 
 
-def _finish(w: gguf.GGUFWriter) -> None:
+def finish_gguf(w: gguf.GGUFWriter) -> None:
     w.write_header_to_file()
     w.write_kv_data_to_file()
     w.write_tensors_to_file()

@@ -18,7 +18,6 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +35,10 @@ from models.conversation import ImagePart, Message
 from models.errors import ContextOverflowError, ModelError
 from models.gguf_info import read_text_model, validate_pair
 from models.json_grammar import object_grammar
-from models.llamacpp.chat_template import LLAVA_15_TEMPLATE, MEDIA_MARKER, ChatTemplate
+from models.llamacpp.chat_template import LLAVA_15_TEMPLATE, ChatTemplate
+from models.llamacpp.kv_states import SavedStates, model_fingerprint
 from models.llamacpp.native_log import route_native_logs
+from models.llamacpp.prepared_images import MEDIA_MARKER, PreparedImages
 from models.llamacpp.sequence import (
     ImageUnit,
     Unit,
@@ -46,29 +47,37 @@ from models.llamacpp.sequence import (
     respelled_prefix,
     reusable_prefix,
 )
+from models.llamacpp.stats import BackendStats
 
 _log = logging.getLogger(__name__)
 _SEQ = 0
 
 
-@dataclass(slots=True)
-class BackendStats:
-    """Counters that make the cache's work visible to tests and benchmarks."""
+def use_flash_attention(setting: bool | None, n_gpu_layers: int) -> bool:
+    """Flash attention where it pays: on a GPU, as llama-server's "auto" does.
 
-    image_encodes: int = 0
-    prompt_tokens_evaluated: int = 0
+    On the CPU it was measured slower for decoding as the context grows
+    (bench/bench_llamacpp.py, docs/benchmarks.md), so it is left off there
+    unless the user turns it on. ``setting`` None means decide.
+    """
+    if setting is not None:
+        return setting
+    return n_gpu_layers > 0
 
 
 class _Prompt:
     """A tokenized prompt: units for cache matching, and mtmd chunks for evaluating images."""
 
-    def __init__(self, chunks: Any, units: list[Unit], image_chunks: dict[int, Any]) -> None:
-        self.chunks = chunks
+    def __init__(self, units: list[Unit], image_chunks: dict[int, Any]) -> None:
         self.units = units
-        self.image_chunks = image_chunks  # unit index -> mtmd chunk
+        self.image_chunks = image_chunks  # unit index -> mtmd chunk (owned by PreparedImages)
 
-    def free(self) -> None:
-        mtmd_cpp.mtmd_input_chunks_free(self.chunks)
+
+_MIN_SAVED_TOKENS = 32
+"""A conversation shorter than this is cheaper to evaluate again than to save."""
+
+_PREPARED_BUDGET = 512 * 1024 * 1024
+"""Prepared images kept between turns: a few dozen pages' worth, freed oldest first."""
 
 
 class LlamaCppBackend:
@@ -84,6 +93,10 @@ class LlamaCppBackend:
         n_threads: int | None = None,
         n_gpu_layers: int = 0,
         n_batch: int = 512,
+        flash_attn: bool | None = None,
+        saved_states_ram: int = 0,
+        saved_states_dir: Path | None = None,
+        saved_states_disk: int = 0,
     ) -> None:
         model_path = Path(model_path)
         if mmproj_path is not None:
@@ -103,6 +116,7 @@ class LlamaCppBackend:
                 n_threads=threads,
                 n_threads_batch=threads,
                 n_gpu_layers=n_gpu_layers,
+                flash_attn=use_flash_attention(flash_attn, n_gpu_layers),
                 verbose=False,
             )
         except (ValueError, RuntimeError, OSError) as exc:
@@ -113,8 +127,12 @@ class LlamaCppBackend:
         self._n_ctx = llama_cpp.llama_n_ctx(self._ctx)
         self._n_batch = n_batch
         self._mtmd: Any = None
+        self._prepared: PreparedImages | None = None
+        self.stats = BackendStats()
         if projector is not None:
             self._mtmd = self._load_projector(projector.path, threads, n_gpu_layers > 0)
+            self._prepared = PreparedImages(self._mtmd, _PREPARED_BUDGET, self.stats)
+            self._stack.callback(self._prepared.clear)
         self._capabilities = Capabilities(
             name=name or text_header.name or model_path.stem,
             backend="embedded",
@@ -127,6 +145,8 @@ class LlamaCppBackend:
             template if isinstance(template, str) and template else LLAVA_15_TEMPLATE,
             bos_token=self._piece(llama_cpp.llama_vocab_bos(self._vocab), special=True),
             eos_token=self._piece(llama_cpp.llama_vocab_eos(self._vocab), special=True),
+            add_bos=bool(llama_cpp.llama_vocab_get_add_bos(self._vocab)),
+            model_name=self._capabilities.name,
         )
         self._spellings: dict[int, bytes] = {}
         self._cached: list[Unit] = []
@@ -134,7 +154,13 @@ class LlamaCppBackend:
         self._n_past = 0
         self._closed = False
         self._lock = threading.Lock()
-        self.stats = BackendStats()
+        self._states: SavedStates | None = None
+        if saved_states_ram > 0 or saved_states_dir is not None:
+            folder = None
+            if saved_states_dir is not None:
+                files = [model_path] + ([projector.path] if projector else [])
+                folder = saved_states_dir / model_fingerprint(*files)
+            self._states = SavedStates(saved_states_ram, folder, saved_states_disk)
 
     def _load_projector(self, path: Path, threads: int, use_gpu: bool) -> Any:
         params = mtmd_cpp.mtmd_context_params_default()
@@ -158,8 +184,33 @@ class LlamaCppBackend:
     def capabilities(self) -> Capabilities:
         return self._capabilities
 
+    @property
+    def chat_template(self) -> ChatTemplate:
+        return self._template
+
+    @property
+    def mtmd_context(self) -> Any:
+        """The native mtmd context (None without a projector), for reference checks in tests."""
+        return self._mtmd
+
+    def prompt_units(self, messages: Sequence[Message]) -> list[Unit]:
+        """The units a conversation is evaluated as (text tokens and images), without evaluating."""
+        return self._tokenize(messages).units
+
     def close(self) -> None:
-        """Free native memory now; relying on interpreter shutdown can crash in mtmd's cleanup."""
+        """Free native memory now; relying on interpreter shutdown can crash in mtmd's cleanup.
+
+        The conversation in the context is kept first (when saved states are
+        on), so reopening it after a restart resumes it.
+        """
+        # A stream still open (an interrupted answer) holds the lock: then
+        # nothing is saved rather than waiting for it.
+        if not self._closed and self._states is not None and self._lock.acquire(blocking=False):
+            try:
+                self._save_live()
+                self._states.flush()
+            finally:
+                self._lock.release()
         self._closed = True
         self._stack.close()
         self._mtmd = None
@@ -193,71 +244,44 @@ class LlamaCppBackend:
         )
         images = [img for m in messages for img in m.images]
         text = self._template.render(messages)
-        if text.count(MEDIA_MARKER) != len(images):
-            raise ModelError(
-                f"the chat template of {self._capabilities.name} dropped or repeated an image "
-                f"({text.count(MEDIA_MARKER)} markers for {len(images)} images)"
-            )
         if self._mtmd is None:
             return self._tokenize_text_only(text)
         return self._tokenize_multimodal(text, images)
 
-    def _tokenize_text_only(self, text: str) -> _Prompt:
+    def _tokenize_text(self, text: str, *, add_special: bool) -> list[int]:
         data = text.encode("utf-8")
-        add_bos = bool(llama_cpp.llama_vocab_get_add_bos(self._vocab))
         capacity = len(data) + 8
         buf = (llama_cpp.llama_token * capacity)()
-        n = llama_cpp.llama_tokenize(self._vocab, data, len(data), buf, capacity, add_bos, True)
+        n = llama_cpp.llama_tokenize(self._vocab, data, len(data), buf, capacity, add_special, True)
         if n < 0:
             raise ModelError("the prompt could not be tokenized")
-        return _Prompt(None, list(buf[:n]), {})
+        return list(buf[:n])
+
+    def _tokenize_text_only(self, text: str) -> _Prompt:
+        units: list[Unit] = list(self._tokenize_text(text, add_special=True))
+        return _Prompt(units, {})
 
     def _tokenize_multimodal(self, text: str, images: Sequence[ImagePart]) -> _Prompt:
-        bitmaps = []
-        try:
-            for image in images:
-                pixels = (ctypes.c_uint8 * len(image.rgb)).from_buffer_copy(image.rgb)
-                bitmap = mtmd_cpp.mtmd_bitmap_init(image.width, image.height, pixels)
-                if not bitmap:
-                    raise ModelError(f"{image.label or 'image'}: llama.cpp rejected the pixels")
-                bitmaps.append(bitmap)
-                mtmd_cpp.mtmd_bitmap_set_id(bitmap, image.digest.encode())
-            data = text.encode("utf-8")
-            inp = mtmd_cpp.mtmd_input_text()
-            inp.text = data
-            inp.text_len = len(data)
-            inp.add_special = True
-            inp.parse_special = True
-            chunks = mtmd_cpp.mtmd_input_chunks_init()
-            array = (mtmd_cpp.mtmd_bitmap_p_ctypes * max(1, len(bitmaps)))(*bitmaps)
-            status = mtmd_cpp.mtmd_tokenize(
-                self._mtmd, chunks, ctypes.byref(inp), array, len(bitmaps)
-            )
-            if status != 0:
-                mtmd_cpp.mtmd_input_chunks_free(chunks)
-                raise ModelError(f"llama.cpp could not prepare the prompt (mtmd error {status})")
-        finally:
-            for bitmap in bitmaps:
-                mtmd_cpp.mtmd_bitmap_free(bitmap)
+        """The prompt as mtmd would tokenize it, with each image prepared only once.
+
+        Like ``mtmd_tokenize``: the text between markers is tokenized on its
+        own without special tokens, BOS (and EOS) are added around the whole.
+        """
+        assert self._prepared is not None
         units: list[Unit] = []
         image_chunks: dict[int, Any] = {}
-        n_out = ctypes.c_size_t(0)
-        for i in range(mtmd_cpp.mtmd_input_chunks_size(chunks)):
-            chunk = mtmd_cpp.mtmd_input_chunks_get(chunks, i)
-            kind = mtmd_cpp.mtmd_input_chunk_get_type(chunk)
-            if kind == mtmd_cpp.MTMD_INPUT_CHUNK_TYPE_TEXT:
-                tokens = mtmd_cpp.mtmd_input_chunk_get_tokens_text(chunk, ctypes.byref(n_out))
-                units.extend(tokens[: n_out.value])
-            else:
-                image_chunks[len(units)] = chunk
-                units.append(
-                    ImageUnit(
-                        digest=(mtmd_cpp.mtmd_input_chunk_get_id(chunk) or b"").decode(),
-                        n_tokens=mtmd_cpp.mtmd_input_chunk_get_n_tokens(chunk),
-                        n_pos=mtmd_cpp.mtmd_input_chunk_get_n_pos(chunk),
-                    )
-                )
-        return _Prompt(chunks, units, image_chunks)
+        if llama_cpp.llama_vocab_get_add_bos(self._vocab):
+            units.append(llama_cpp.llama_vocab_bos(self._vocab))
+        for i, segment in enumerate(text.split(MEDIA_MARKER)):
+            units.extend(self._tokenize_text(segment, add_special=False) if segment else ())
+            if i < len(images):
+                prepared = self._prepared.get(images[i])
+                image_chunks.update({len(units) + k: c for k, c in prepared.chunks.items()})
+                units.extend(prepared.units)
+        if llama_cpp.llama_vocab_get_add_eos(self._vocab):
+            units.append(llama_cpp.llama_vocab_eos(self._vocab))
+        self._prepared.trim(image.digest for image in images)
+        return _Prompt(units, image_chunks)
 
     # -- evaluation -----------------------------------------------------------
 
@@ -370,9 +394,50 @@ class LlamaCppBackend:
         except BaseException:
             self._resync()
             raise
-        finally:
-            if prompt.chunks is not None:
-                prompt.free()
+
+    # -- other conversations' saved states ------------------------------------
+
+    def _switch(self, prompt: _Prompt, keep_cached: int, reused: int) -> bool:
+        """Leave the live conversation for a saved one that fits ``prompt`` better.
+
+        The live one is saved first when the new prompt would throw most of
+        it away (another conversation, not an edit or a regenerate, which
+        keep most of it). True when a saved state was restored.
+        """
+        assert self._states is not None
+        shared = n_tokens(prompt.units[:reused])
+        found = self._states.best(prompt.units, self._piece_cached, better_than=shared)
+        if keep_cached * 2 < len(self._cached):
+            self._save_live()
+        if found is None:
+            return False
+        data = self._states.take(found)
+        memory = llama_cpp.llama_get_memory(self._ctx)
+        llama_cpp.llama_memory_clear(memory, True)
+        self._cached, self._n_past = [], 0
+        if data is None:
+            return False
+        buf = (ctypes.c_uint8 * len(data)).from_buffer_copy(data)
+        if not llama_cpp.llama_state_seq_set_data(self._ctx, buf, len(data), _SEQ):
+            _log.info("a saved conversation state did not fit this model; evaluating afresh")
+            if found.path is not None:
+                self._states.discard_file(found.path)
+            llama_cpp.llama_memory_clear(memory, True)
+            return False
+        self._cached, self._n_past = list(found.units), found.n_past
+        self.stats.state_restores += 1
+        return True
+
+    def _save_live(self) -> None:
+        """Copy the live conversation's KV state out, if it is worth keeping."""
+        assert self._states is not None
+        if n_tokens(self._cached) < _MIN_SAVED_TOKENS:
+            return
+        size = llama_cpp.llama_state_seq_get_size(self._ctx, _SEQ)
+        buf = (ctypes.c_uint8 * size)()
+        written = llama_cpp.llama_state_seq_get_data(self._ctx, buf, size, _SEQ)
+        if written:
+            self._states.add(self._cached, self._n_past, ctypes.string_at(buf, written))
 
     def _resync(self) -> None:
         """After an interruption inside llama.cpp, make the KV cache match ``_cached`` again."""
@@ -385,16 +450,21 @@ class LlamaCppBackend:
     def _prefill_and_generate(
         self, prompt: _Prompt, params: GenParams, cancel: threading.Event | None, started: float
     ) -> Iterator[Event]:
-        total_pos = n_positions(prompt.units)
-        if total_pos >= self._n_ctx:
+        # The context holds KV cells, one per token: with M-RoPE (Qwen2-VL) an image
+        # takes far fewer positions than cells, so positions would pass a prompt
+        # that cannot fit.
+        needed = n_tokens(prompt.units)
+        if needed >= self._n_ctx:
             raise ContextOverflowError(
-                f"the conversation needs {total_pos:,} tokens but {self._capabilities.name} "
+                f"the conversation needs {needed:,} tokens but {self._capabilities.name} "
                 f"has a context of {self._n_ctx:,} — start a new conversation, send fewer "
                 "images or pages, or raise the context size"
             )
         keep_cached, reused = respelled_prefix(self._cached, prompt.units, self._piece_cached)
-        kept_pos = n_positions(self._cached[:keep_cached])
-        if kept_pos + n_positions(prompt.units[reused:]) >= self._n_ctx:
+        if self._states is not None and self._switch(prompt, keep_cached, reused):
+            keep_cached, reused = respelled_prefix(self._cached, prompt.units, self._piece_cached)
+        kept = n_tokens(self._cached[:keep_cached])
+        if kept + n_tokens(prompt.units[reused:]) >= self._n_ctx:
             keep_cached = reused = reusable_prefix(self._cached, prompt.units)
         if self._drop_cache_from(keep_cached) < keep_cached:
             reused = 0
@@ -416,13 +486,14 @@ class LlamaCppBackend:
         stops = _StopMatcher(params.stop)
         first_token_at: float | None = None
         batch = self._llm._batch
+        cells = n_tokens(self._cached)
         try:
             usage.finish_reason = "length"
             for _ in range(params.max_tokens):
                 if cancel is not None and cancel.is_set():
                     usage.finish_reason = "cancelled"
                     break
-                if self._n_past >= self._n_ctx:
+                if cells >= self._n_ctx:
                     break
                 token = llama_cpp.llama_sampler_sample(sampler, self._ctx, -1)
                 if first_token_at is None:
@@ -432,6 +503,11 @@ class LlamaCppBackend:
                     usage.finish_reason = "stop"
                     break
                 usage.completion_tokens += 1
+                # The caller sees each token before the model digests it: the decode
+                # that prepares the next token's logits is not the reader's wait.
+                text, stopped = stops.feed(decoder.decode(self._piece_bytes(token)))
+                if text:
+                    yield text
                 batch.set_batch([token], self._n_past, logits_all=True)
                 status = llama_cpp.llama_decode(self._ctx, batch.batch)
                 if status != 0:
@@ -440,9 +516,7 @@ class LlamaCppBackend:
                     break
                 self._cached.append(token)
                 self._n_past += 1
-                text, stopped = stops.feed(decoder.decode(self._piece_bytes(token)))
-                if text:
-                    yield text
+                cells += 1
                 if stopped:
                     usage.finish_reason = "stop"
                     break
