@@ -14,6 +14,8 @@ from pathlib import Path
 
 import platformdirs
 
+from models.errors import InputError
+
 APP = "sightline"
 
 
@@ -51,6 +53,8 @@ def app_paths() -> AppPaths:
     home = os.environ.get("SIGHTLINE_HOME")
     if home:
         root = Path(home).expanduser().resolve()
+        if root.exists() and not root.is_dir():
+            raise InputError(f"SIGHTLINE_HOME={home} is not a folder — point it at a folder")
         return AppPaths(
             root / "config", root / "data", root / "cache", root / "logs", root / "models"
         )

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from desktop.cli.interrupts import EXIT_INTERRUPTED, interrupt_cancels
+from desktop.cli.numbers import MAX_TOKENS
 from desktop.history.store import HistoryStore
 from desktop.ingest import ingest_file
 from desktop.model_choice import ModelChoice, open_backend, resolve_model
@@ -47,7 +48,7 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
 def _add_common(p: argparse.ArgumentParser) -> None:
     _add_model_options(p)
     p.add_argument("--pages", metavar="SPEC", help="PDF pages, e.g. 1-3,7 (default: up to 20)")
-    p.add_argument("--max-tokens", type=int, metavar="N", help="longest answer, in tokens")
+    p.add_argument("--max-tokens", type=MAX_TOKENS, metavar="N", help="longest answer, in tokens")
     p.add_argument("--json", action="store_true", help="print one JSON object per answer")
     p.add_argument("--no-history", action="store_true", help="do not save this conversation")
 
@@ -72,7 +73,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("files", nargs="*", metavar="FILE")
     _add_model_options(p)
     p.add_argument("--pages", metavar="SPEC", help="PDF pages, e.g. 1-3,7")
-    p.add_argument("--max-tokens", type=int, metavar="N")
+    p.add_argument("--max-tokens", type=MAX_TOKENS, metavar="N")
     p.add_argument("--json", action="store_true", help="one JSON object per turn")
     p.add_argument("--no-history", action="store_true")
     p.set_defaults(func=run_chat)
@@ -234,8 +235,6 @@ def _params(
     preset: Preset | None, args: argparse.Namespace, fields: tuple[str, ...] | None
 ) -> GenParams:
     max_tokens = args.max_tokens or (preset.max_tokens if preset else 512)
-    if max_tokens <= 0:
-        raise InputError("--max-tokens must be a positive number")
     return GenParams(max_tokens=max_tokens, json_fields=fields)
 
 
