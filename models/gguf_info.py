@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from models.errors import ModelError
+from models.probe import probe
 
 GGUF_MAGIC = b"GGUF"
 _DEFAULT_ALIGNMENT = 32
@@ -382,6 +383,13 @@ def read_header(path: str | Path) -> GgufHeader:
 
 
 def read_text_model(path: str | Path) -> GgufHeader:
+    """A text model's header, checked, and the file proven loadable (``models.probe``)."""
+    header = _text_header(path)
+    probe(header.path)
+    return header
+
+
+def _text_header(path: str | Path) -> GgufHeader:
     header = read_header(path)
     if header.is_projector:
         raise ModelError.for_file(
@@ -485,10 +493,11 @@ def _check_vision_hparams(metadata: dict[str, Any]) -> None:
 
 
 def validate_pair(text: str | Path, mmproj: str | Path) -> tuple[GgufHeader, GgufHeader]:
-    """Check that a text model and a projector can work together."""
-    text_header = read_text_model(text)
+    """Check that a text model and a projector can work together, and load without crashing."""
+    text_header = _text_header(text)
     proj_header = read_projector(mmproj)
     check_pair(text_header, proj_header)
+    probe(text_header.path, proj_header.path)
     return text_header, proj_header
 
 

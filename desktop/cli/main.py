@@ -15,6 +15,8 @@ from pathlib import Path
 from desktop.cli.interrupts import EXIT_INTERRUPTED
 from desktop.logs import configure_logging
 from desktop.messages import describe_error
+from desktop.paths import app_paths
+from models.probe import remember_in
 
 _COMMAND_MODULES = (
     "desktop.cli.cmd_describe",
@@ -58,6 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     try:
         configure_logging()
+        remember_in(app_paths().cache_dir / "model-probes")
         if _wants_window(args_list):
             from desktop.cli.cmd_gui import launch
 
