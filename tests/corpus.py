@@ -110,3 +110,19 @@ def png_bytes(color: tuple[int, int, int] = (10, 20, 30)) -> bytes:
     buf = io.BytesIO()
     Image.new("RGB", (50, 30), color).save(buf, "PNG")
     return buf.getvalue()
+
+
+def odd_exif_jpeg(path: Path) -> Path:
+    """A JPEG whose EXIF names a tag stored past its end: Pillow warns about it."""
+    tiff = b"II*\x00" + struct.pack("<IH", 8, 1) + struct.pack("<HHII", 0x010F, 2, 100, 1000)
+    img = Image.new("RGB", (64, 48), (200, 10, 10))
+    img.save(path, "JPEG", exif=b"Exif\x00\x00" + tiff + struct.pack("<I", 0))
+    return path
+
+
+def palette_bomb_png(path: Path, side: int = 13_000) -> Path:
+    """A ~164 KB transparent palette PNG, side x side: at 13000 just under Pillow's bomb limit."""
+    img = Image.new("P", (side, side), 1)
+    img.putpalette([255, 255, 255, 200, 30, 30] + [0] * 762)
+    img.save(path, "PNG", optimize=False, transparency=0)
+    return path
