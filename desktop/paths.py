@@ -66,3 +66,17 @@ def app_paths() -> AppPaths:
         Path(platformdirs.user_log_dir(APP, appauthor=False)),
         data / "models",
     )
+
+
+def readable(text: str) -> str:
+    """OS text (a file name, an argument) as it can be shown and stored: bad bytes become U+FFFD.
+
+    Python hands bytes that are not UTF-8 over as lone surrogates, which no
+    terminal, JSON reader or SQLite column accepts. The OS form stays what
+    opens the file; this is only what a person (or the history) reads.
+    """
+    try:
+        raw = text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        raw = text.encode("utf-8", "replace")
+    return raw.decode("utf-8", "replace")

@@ -117,3 +117,32 @@ def test_a_bare_ollama_name_with_ollama_down_says_so(
     env = {**cli_env, "OLLAMA_HOST": "http://127.0.0.1:9"}
     run = sightline(env, "describe", picture, "--model", "llava:latest")
     one_line_error(run, 3, "llava:latest", "Ollama")
+
+
+def test_bytes_that_are_not_utf8_in_names_questions_and_chat_lines(
+    cli_env: dict[str, str], vlm_a: Any, tmp_path: Path
+) -> None:
+    picture = corpus.photo(Path(os.fsdecode(bytes(tmp_path) + b"/caf\xe9.jpg")))
+    assert picture.exists()
+    asked = sightline(
+        cli_env, "ask", picture, os.fsdecode(b"what \xff is it?"), *model_args(vlm_a),
+        "--max-tokens", "2", "--json",
+    )  # fmt: skip
+    assert asked.returncode == 0, asked.stderr
+    assert "caf\ufffd.jpg" in asked.stdout
+    chat_args = ["chat", str(picture), *model_args(vlm_a), "--max-tokens", "2", "--json"]
+    chat = subprocess.run(
+        [sys.executable, "-m", "desktop.cli", *chat_args],
+        input=b"hello \xff\xfe there\n",
+        env=cli_env,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert chat.returncode == 0, chat.stderr
+    assert b"Traceback" not in chat.stderr
+    shown = sightline(cli_env, "history", "show", "2")
+    assert shown.returncode == 0, shown.stderr
+    assert "hello \ufffd\ufffd there" in shown.stdout
+    missing = sightline(cli_env, "describe", os.fsdecode(b"/nowhere/\xe9.png"), *model_args(vlm_a))
+    one_line_error(missing, 2, "no such file")

@@ -18,6 +18,7 @@ from desktop.ingest.image import prepare_image
 from desktop.ingest.pages import parse_pages
 from desktop.ingest.pdf import pdf_page_count, render_pages
 from desktop.ingest.sniff import UNSUPPORTED, Kind, looks_like, sniff
+from desktop.paths import readable
 from models.conversation import ImagePart
 from models.errors import InputError
 
@@ -134,7 +135,7 @@ def ingest_file(
     if kind is not Kind.PDF:
         if pages:
             raise InputError.for_file(path, "--pages only applies to PDFs")
-        yield prepare_image(path, str(path), kind, max_side, on_notice)
+        yield prepare_image(path, readable(str(path)), kind, max_side, on_notice)
         return
     count = pdf_page_count(path)
     if pages:
