@@ -40,6 +40,11 @@ class AppPaths:
         return self.data_dir / "blobs"
 
     @property
+    def instance_lock(self) -> Path:
+        """Held by the window that other launches hand their files to."""
+        return self.data_dir / "instance.lock"
+
+    @property
     def log_file(self) -> Path:
         return self.log_dir / "sightline.log"
 
