@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import struct
 import subprocess
 import zlib
@@ -126,3 +127,31 @@ def palette_bomb_png(path: Path, side: int = 13_000) -> Path:
     img.putpalette([255, 255, 255, 200, 30, 30] + [0] * 762)
     img.save(path, "PNG", optimize=False, transparency=0)
     return path
+
+
+def bad_inputs(folder: Path) -> list[Path]:
+    """Every input the command line must refuse with one line naming it (exit 2)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    full_png = folder / "full.png"
+    Image.effect_noise((120, 90), 50).convert("RGB").save(full_png)
+    fifo = folder / "pipe.png"
+    os.mkfifo(fifo)
+    (folder / "empty.jpg").touch()
+    (folder / "notes.png").write_text("just some text\n")
+    (folder / "archive.jpg").write_bytes(b"PK\x03\x04" + b"\x00" * 64)
+    (folder / "a-folder.png").mkdir()
+    return [
+        fifo,
+        folder / "empty.jpg",
+        folder / "notes.png",
+        folder / "archive.jpg",
+        folder / "a-folder.png",
+        folder / "missing.png",
+        Path(os.fsdecode(bytes(folder) + b"/missing-\xe9.png")),
+        truncated(photo(folder / "full.jpg"), folder / "cut.jpg"),
+        truncated(full_png, folder / "cut.png"),
+        png_header_claiming(folder / "bomb.png", 100_000, 100_000),
+        svg(folder / "logo.svg"),
+        heic_like(folder / "IMG_0001.HEIC"),
+        encrypted_pdf(pdf(folder / "open.pdf"), folder / "locked.pdf"),
+    ]
