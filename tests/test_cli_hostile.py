@@ -146,3 +146,12 @@ def test_bytes_that_are_not_utf8_in_names_questions_and_chat_lines(
     assert "hello \ufffd\ufffd there" in shown.stdout
     missing = sightline(cli_env, "describe", os.fsdecode(b"/nowhere/\xe9.png"), *model_args(vlm_a))
     one_line_error(missing, 2, "no such file")
+
+
+def test_pdf_page_labels_are_readable_text(tmp_path: Path) -> None:
+    from desktop.ingest import ingest_file
+
+    path = Path(os.fsdecode(bytes(tmp_path) + b"/r\xe9sum\xe9.pdf"))
+    corpus.pdf(tmp_path / "plain.pdf", pages=1).rename(path)
+    [page] = ingest_file(path, max_side=200)
+    assert page.label == "r\ufffdsum\ufffd.pdf p.1"

@@ -7,6 +7,7 @@ same in the others.
 
 from __future__ import annotations
 
+import dataclasses
 import stat
 import sys
 import tempfile
@@ -147,7 +148,8 @@ def ingest_file(
                 f"{path}: has {count} pages; reading pages 1-{max_pages} "
                 "(choose others with --pages, e.g. --pages 21-40)"
             )
-    yield from render_pages(path, selected, max_side, cancel, on_progress)
+    for part in render_pages(path, selected, max_side, cancel, on_progress):
+        yield dataclasses.replace(part, label=readable(part.label))  # labels are shown and saved
 
 
 def _ingest_stdin(
