@@ -83,7 +83,7 @@ _TRANSPOSE = {
 """EXIF orientation -> the transposition that shows the picture upright (as ImageOps does)."""
 
 _STRIP_PIXELS = 4_000_000
-_REDUCIBLE = {"L", "LA", "PA", "RGB", "RGBA", "CMYK", "I", "F", "YCbCr", "RGBa", "La"}
+_REDUCIBLE = {"L", "LA", "RGB", "RGBA", "CMYK", "I", "F", "YCbCr", "RGBa", "La"}
 
 
 def _shrink(img: Image.Image, max_side: int) -> Image.Image:
@@ -98,7 +98,9 @@ def _shrink(img: Image.Image, max_side: int) -> Image.Image:
         return img
     if img.mode in _REDUCIBLE:
         return img.reduce(factor)
-    mode = "RGBA" if img.mode in ("P", "PA") and "transparency" in img.info else "RGB"
+    # Palette indices must never be averaged: those images are converted to colour first.
+    transparent = img.mode == "PA" or (img.mode == "P" and "transparency" in img.info)
+    mode = "RGBA" if transparent else "RGB"
     if img.mode.startswith("I;16") or img.mode == "1":
         mode = "I" if img.mode.startswith("I;16") else "L"
     width, height = img.size
