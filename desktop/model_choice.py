@@ -167,11 +167,15 @@ def resolve_model(
             f"(installed: {', '.join(e.qualified_name for e in entries)})"
         )
     matches = [e for e in entries if e.name == bare]
+    unreachable: list[str] = []
     if not matches and not kind:
-        matches = [e for e in remote_models(settings) if e.name == bare]
+        matches = [e for e in remote_models(settings, unreachable.append) if e.name == bare]
+        if not matches and not unreachable and not _listening(settings.effective_ollama_host()):
+            unreachable.append(f"Ollama isn't running at {settings.effective_ollama_host()}")
     if not matches:
         known = ", ".join(e.qualified_name for e in entries) or "none installed"
-        raise ModelError(f"no model named {wanted!r} ({known}); {NO_MODEL_HELP}")
+        why = f"; {'; '.join(unreachable)}" if unreachable else ""
+        raise ModelError(f"no model named {wanted!r} ({known}){why}; {NO_MODEL_HELP}")
     note = None
     if not kind and (len(matches) > 1 or matches[0].backend != "embedded"):
         note = f"{bare!r} is {matches[0].qualified_name}"

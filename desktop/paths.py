@@ -14,6 +14,8 @@ from pathlib import Path
 
 import platformdirs
 
+from models.errors import InputError
+
 APP = "sightline"
 
 
@@ -38,6 +40,11 @@ class AppPaths:
         return self.data_dir / "blobs"
 
     @property
+    def instance_lock(self) -> Path:
+        """Held by the window that other launches hand their files to."""
+        return self.data_dir / "instance.lock"
+
+    @property
     def log_file(self) -> Path:
         return self.log_dir / "sightline.log"
 
@@ -56,6 +63,8 @@ def app_paths() -> AppPaths:
     home = os.environ.get("SIGHTLINE_HOME")
     if home:
         root = Path(home).expanduser().resolve()
+        if root.exists() and not root.is_dir():
+            raise InputError(f"SIGHTLINE_HOME={home} is not a folder — point it at a folder")
         return AppPaths(
             root / "config", root / "data", root / "cache", root / "logs", root / "models"
         )
@@ -67,3 +76,17 @@ def app_paths() -> AppPaths:
         Path(platformdirs.user_log_dir(APP, appauthor=False)),
         data / "models",
     )
+
+
+def readable(text: str) -> str:
+    """OS text (a file name, an argument) as it can be shown and stored: bad bytes become U+FFFD.
+
+    Python hands bytes that are not UTF-8 over as lone surrogates, which no
+    terminal, JSON reader or SQLite column accepts. The OS form stays what
+    opens the file; this is only what a person (or the history) reads.
+    """
+    try:
+        raw = text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        raw = text.encode("utf-8", "replace")
+    return raw.decode("utf-8", "replace")

@@ -30,7 +30,18 @@ from models.json_grammar import object_schema
 
 DEFAULT_HOST = "http://127.0.0.1:11434"
 DEFAULT_NUM_CTX = 4096
-_TIMEOUT = httpx.Timeout(connect=3.0, read=300.0, write=30.0, pool=5.0)
+CONNECT_TIMEOUT_S = 5.0
+STALL_TIMEOUT_S = 60.0
+"""The longest wait for the first byte of an answer, and between two pieces of it.
+
+A server that accepts a connection and then says nothing (a hung Ollama, a
+proxy, a stopped VM) would otherwise hold the answer for minutes and then be
+reported as unreachable, which it never was.
+"""
+
+
+def _timeout(connect: float = CONNECT_TIMEOUT_S, stall: float = STALL_TIMEOUT_S) -> httpx.Timeout:
+    return httpx.Timeout(connect=connect, read=stall, write=30.0, pool=connect)
 
 
 def unreachable(host: str) -> ModelError:
@@ -39,8 +50,31 @@ def unreachable(host: str) -> ModelError:
     )
 
 
-def _client(host: str, timeout: httpx.Timeout = _TIMEOUT) -> ollama.Client:
-    return ollama.Client(host=host, timeout=timeout)
+def unexpected(host: str) -> ModelError:
+    return ModelError(
+        f"Ollama at {host} sent something unexpected (is it really Ollama, and a current version?)"
+    )
+
+
+def silent(host: str, seconds: float) -> ModelError:
+    return ModelError(f"Ollama at {host} accepted the request but did not answer in {seconds:g} s")
+
+
+def _failure(host: str, exc: Exception, stall: float) -> ModelError:
+    """One reason for each way a request can fail before anything was said."""
+    if isinstance(exc, httpx.TimeoutException) and not isinstance(exc, httpx.ConnectTimeout):
+        return silent(host, stall)
+    if isinstance(exc, ConnectionError | httpx.HTTPError):
+        return unreachable(host)
+    return unexpected(host)  # a body that is not the JSON Ollama sends
+
+
+_FAILURES = (ConnectionError, httpx.HTTPError, ValueError)
+"""What the SDK raises for a dead host, a stall (httpx) and a malformed body (JSON, pydantic)."""
+
+
+def _client(host: str, timeout: httpx.Timeout | None = None) -> ollama.Client:
+    return ollama.Client(host=host, timeout=timeout or _timeout())
 
 
 def _context_length(info: Any) -> int | None:
@@ -50,7 +84,9 @@ def _context_length(info: Any) -> int | None:
     return None
 
 
-def _show(client: ollama.Client, host: str, model: str) -> ollama.ShowResponse:
+def _show(
+    client: ollama.Client, host: str, model: str, stall: float = STALL_TIMEOUT_S
+) -> ollama.ShowResponse:
     try:
         return client.show(model)
     except ollama.ResponseError as exc:
@@ -59,8 +95,8 @@ def _show(client: ollama.Client, host: str, model: str) -> ollama.ShowResponse:
                 f"Ollama at {host} has no model {model!r} — `sightline models pull ollama:{model}`"
             ) from exc
         raise ModelError(f"Ollama at {host} said: {exc.error}") from exc
-    except (ConnectionError, httpx.HTTPError) as exc:
-        raise unreachable(host) from exc
+    except _FAILURES as exc:
+        raise _failure(host, exc, stall) from exc
 
 
 def list_models(host: str, timeout: float = 3.0) -> list[ModelEntry]:
@@ -71,7 +107,7 @@ def list_models(host: str, timeout: float = 3.0) -> list[ModelEntry]:
         entries = []
         for item in listed:
             name = item.model or ""
-            shown = _show(client, host, name)
+            shown = _show(client, host, name, timeout)
             entries.append(
                 ModelEntry(
                     name=name,
@@ -82,8 +118,10 @@ def list_models(host: str, timeout: float = 3.0) -> list[ModelEntry]:
                 )
             )
         return entries
-    except (ConnectionError, httpx.HTTPError) as exc:
-        raise unreachable(host) from exc
+    except ollama.ResponseError as exc:
+        raise ModelError(f"Ollama at {host} said: {exc.error}") from exc
+    except _FAILURES as exc:
+        raise _failure(host, exc, timeout) from exc
     finally:
         client.close()
 
@@ -108,8 +146,8 @@ def pull(
             _close_stream(stream)
     except ollama.ResponseError as exc:
         raise ModelError(f"Ollama could not pull {name}: {exc.error}") from exc
-    except (ConnectionError, httpx.HTTPError) as exc:
-        raise unreachable(host) from exc
+    except _FAILURES as exc:
+        raise _failure(host, exc, STALL_TIMEOUT_S) from exc
     finally:
         client.close()
 
@@ -137,6 +175,7 @@ class OllamaBackend:
     ``num_ctx`` goes with every request and is the context length reported:
     without it Ollama runs at its own default (2048 or 4096 tokens) while the
     model says 128k, and silently drops the start of a longer conversation.
+    ``stall_timeout_s`` bounds the wait for the first byte and between pieces.
     """
 
     def __init__(
@@ -145,12 +184,15 @@ class OllamaBackend:
         model: str,
         keep_alive: str | float | None = "10m",
         num_ctx: int = DEFAULT_NUM_CTX,
+        connect_timeout_s: float = CONNECT_TIMEOUT_S,
+        stall_timeout_s: float = STALL_TIMEOUT_S,
     ) -> None:
         self.host = host
         self.model = model
         self.keep_alive = keep_alive
-        self._client = _client(host)
-        shown = _show(self._client, host, model)
+        self._stall = stall_timeout_s
+        self._client = _client(host, _timeout(connect_timeout_s, stall_timeout_s))
+        shown = _show(self._client, host, model, stall_timeout_s)
         trained = _context_length(shown.modelinfo)
         self._num_ctx = min(num_ctx, trained) if trained else num_ctx
         self._capabilities = Capabilities(
@@ -202,8 +244,8 @@ class OllamaBackend:
             )
         except ollama.ResponseError as exc:
             raise ModelError(f"Ollama could not answer with {self.model}: {exc.error}") from exc
-        except (ConnectionError, httpx.HTTPError) as exc:
-            raise unreachable(self.host) from exc
+        except _FAILURES as exc:
+            raise _failure(self.host, exc, self._stall) from exc
         yield from self._relay(chunks, usage, started, cancel)
 
     def _relay(
@@ -213,7 +255,7 @@ class OllamaBackend:
         started: float,
         cancel: threading.Event | None,
     ) -> Iterator[Event]:
-        said = False
+        pieces = 0
         finished = False
         try:
             for chunk in chunks:
@@ -222,9 +264,9 @@ class OllamaBackend:
                     break
                 text = chunk.message.content or ""
                 if text:
-                    if not said:
+                    if not pieces:
                         usage.ttft_ms = (time.perf_counter() - started) * 1000
-                        said = True
+                    pieces += 1
                     yield text
                 if chunk.done:
                     finished = True
@@ -233,19 +275,28 @@ class OllamaBackend:
                     if chunk.eval_duration and usage.completion_tokens:
                         usage.tokens_per_s = usage.completion_tokens / (chunk.eval_duration / 1e9)
                     usage.finish_reason = "length" if chunk.done_reason == "length" else "stop"
-        except (ConnectionError, httpx.HTTPError, ValueError) as exc:
-            if not said:
-                raise unreachable(self.host) from exc
-            usage.finish_reason = "error"
-            usage.error = f"the connection to Ollama at {self.host} broke mid-answer"
         except ollama.ResponseError as exc:
-            if not said:
+            if not pieces:
                 raise ModelError(f"Ollama could not answer with {self.model}: {exc.error}") from exc
             usage.finish_reason = "error"
             usage.error = f"Ollama stopped: {exc.error}"
+        except _FAILURES as exc:
+            if not pieces:
+                raise _failure(self.host, exc, self._stall) from exc
+            usage.finish_reason = "error"
+            usage.error = self._broke_off(exc, pieces)
         finally:
             _close_stream(chunks)
         if not finished and usage.finish_reason not in ("cancelled", "error"):
             usage.finish_reason = "error"
             usage.error = f"Ollama at {self.host} ended the answer without finishing it"
         yield usage
+
+    def _broke_off(self, exc: Exception, pieces: int) -> str:
+        """Why an answer that had started stopped; what was said is kept by the caller."""
+        said = f"after {pieces} token{'s' if pieces != 1 else ''}"
+        if isinstance(exc, httpx.TimeoutException):
+            return f"Ollama at {self.host} stopped answering {said} (nothing for {self._stall:g} s)"
+        if isinstance(exc, ValueError):
+            return f"Ollama at {self.host} sent something unexpected {said}"
+        return f"the connection to Ollama at {self.host} broke mid-answer ({said})"

@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+import httpx2
 import openai
 
 from models.backend import (
@@ -39,7 +40,14 @@ def unreachable(base_url: str) -> ModelError:
     )
 
 
-def _client(base_url: str, api_key: str | None, timeout: float = 300.0) -> openai.OpenAI:
+STALL_TIMEOUT_S = 60.0
+"""The longest wait for the first byte of an answer and between two pieces of it."""
+_TIMEOUT = httpx2.Timeout(STALL_TIMEOUT_S, connect=5.0)
+
+
+def _client(
+    base_url: str, api_key: str | None, timeout: float | httpx2.Timeout = _TIMEOUT
+) -> openai.OpenAI:
     return openai.OpenAI(
         base_url=base_url, api_key=api_key or _PLACEHOLDER_KEY, max_retries=0, timeout=timeout
     )
@@ -157,6 +165,11 @@ class OpenAICompatBackend:
                 stream_options={"include_usage": True},
                 response_format=response_format,
             )
+        except openai.APITimeoutError as exc:
+            raise ModelError(
+                f"the server at {self.base_url} accepted the request but did not answer "
+                f"in {STALL_TIMEOUT_S:g} s"
+            ) from exc
         except openai.APIConnectionError as exc:
             raise unreachable(self.base_url) from exc
         except openai.APIStatusError as exc:
@@ -195,11 +208,16 @@ class OpenAICompatBackend:
                         usage.finish_reason = (
                             "length" if choice.finish_reason == "length" else "stop"
                         )
-        except (openai.APIError, ValueError) as exc:
+        except (openai.APIError, httpx2.HTTPError, ValueError) as exc:
             if not said:
                 raise unreachable(self.base_url) from exc
             usage.finish_reason = "error"
-            usage.error = f"the connection to {self.base_url} broke mid-answer"
+            if isinstance(exc, httpx2.TimeoutException | openai.APITimeoutError):
+                usage.error = (
+                    f"the server at {self.base_url} stopped answering after {pieces} tokens"
+                )
+            else:
+                usage.error = f"the connection to {self.base_url} broke mid-answer"
         finally:
             stream.close()
         if not finished and usage.finish_reason not in ("cancelled", "error"):

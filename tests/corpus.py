@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import struct
 import subprocess
 import zlib
@@ -110,3 +111,47 @@ def png_bytes(color: tuple[int, int, int] = (10, 20, 30)) -> bytes:
     buf = io.BytesIO()
     Image.new("RGB", (50, 30), color).save(buf, "PNG")
     return buf.getvalue()
+
+
+def odd_exif_jpeg(path: Path) -> Path:
+    """A JPEG whose EXIF names a tag stored past its end: Pillow warns about it."""
+    tiff = b"II*\x00" + struct.pack("<IH", 8, 1) + struct.pack("<HHII", 0x010F, 2, 100, 1000)
+    img = Image.new("RGB", (64, 48), (200, 10, 10))
+    img.save(path, "JPEG", exif=b"Exif\x00\x00" + tiff + struct.pack("<I", 0))
+    return path
+
+
+def palette_bomb_png(path: Path, side: int = 13_000) -> Path:
+    """A ~164 KB transparent palette PNG, side x side: at 13000 just under Pillow's bomb limit."""
+    img = Image.new("P", (side, side), 1)
+    img.putpalette([255, 255, 255, 200, 30, 30] + [0] * 762)
+    img.save(path, "PNG", optimize=False, transparency=0)
+    return path
+
+
+def bad_inputs(folder: Path) -> list[Path]:
+    """Every input the command line must refuse with one line naming it (exit 2)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    full_png = folder / "full.png"
+    Image.effect_noise((120, 90), 50).convert("RGB").save(full_png)
+    fifo = folder / "pipe.png"
+    os.mkfifo(fifo)
+    (folder / "empty.jpg").touch()
+    (folder / "notes.png").write_text("just some text\n")
+    (folder / "archive.jpg").write_bytes(b"PK\x03\x04" + b"\x00" * 64)
+    (folder / "a-folder.png").mkdir()
+    return [
+        fifo,
+        folder / "empty.jpg",
+        folder / "notes.png",
+        folder / "archive.jpg",
+        folder / "a-folder.png",
+        folder / "missing.png",
+        Path(os.fsdecode(bytes(folder) + b"/missing-\xe9.png")),
+        truncated(photo(folder / "full.jpg"), folder / "cut.jpg"),
+        truncated(full_png, folder / "cut.png"),
+        png_header_claiming(folder / "bomb.png", 100_000, 100_000),
+        svg(folder / "logo.svg"),
+        heic_like(folder / "IMG_0001.HEIC"),
+        encrypted_pdf(pdf(folder / "open.pdf"), folder / "locked.pdf"),
+    ]

@@ -4,17 +4,28 @@ Ollama itself cannot be installed here, so the official ``ollama`` SDK is
 pointed at this instead: ``/api/tags``, ``/api/show`` (with
 ``capabilities``), streaming NDJSON ``/api/chat`` and ``/api/pull``, and
 ``{"error": ...}`` bodies. It records every request so tests can check what
-was (and was not) sent, and can cut a stream midway like a dying server.
+was (and was not) sent, and can misbehave like a broken server: cut a stream
+midway, stall (accept and say nothing, before or during an answer), or send
+a body that is not JSON.
 """
 
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+
+class _QuietServer(ThreadingHTTPServer):
+    """A client giving up on a stalled or garbled answer closes its end: no traceback for that."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 @dataclass
@@ -31,8 +42,15 @@ class OllamaStandin:
     cut_after: int | None = None
     """Close the connection after this many chunks, without finishing the response."""
     chunk_delay: float = 0.0
+    stall_paths: set[str] = field(default_factory=set)
+    """Accept requests to these paths and never answer (until ``stop``)."""
+    stall_after: int | None = None
+    """Send this many chunks of a stream, then fall silent without closing."""
+    malformed_paths: set[str] = field(default_factory=set)
+    """Answer these paths with 200 and a body (or first stream line) that is not JSON."""
     requests: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     server: ThreadingHTTPServer | None = None
+    _released: threading.Event = field(default_factory=threading.Event)
 
     @property
     def url(self) -> str:
@@ -54,6 +72,22 @@ class OllamaStandin:
                 length = int(self.headers.get("content-length") or 0)
                 return json.loads(self.rfile.read(length) or b"{}")
 
+            def _misbehaved(self) -> bool:
+                """Stall or send garbage instead of answering, when told to."""
+                if self.path in standin.stall_paths:
+                    standin._released.wait()
+                    self.close_connection = True
+                    return True
+                if self.path in standin.malformed_paths and self.path != "/api/chat":
+                    payload = b"<html>502 Bad Gateway</html>"
+                    self.send_response(200)
+                    self.send_header("content-type", "application/json")
+                    self.send_header("content-length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                    return True
+                return False
+
             def _json(self, status: int, data: dict[str, Any]) -> None:
                 payload = json.dumps(data).encode()
                 self.send_response(status)
@@ -72,7 +106,13 @@ class OllamaStandin:
                         self.wfile.flush()
                         self.close_connection = True
                         return  # no terminating chunk: the client sees a broken stream
+                    if standin.stall_after is not None and i >= standin.stall_after:
+                        standin._released.wait()
+                        self.close_connection = True
+                        return
                     data = (json.dumps(line) + "\n").encode()
+                    if i == 0 and self.path in standin.malformed_paths:
+                        data = b"this is not JSON\n"
                     self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
                     self.wfile.flush()
                     time.sleep(standin.chunk_delay)
@@ -80,6 +120,8 @@ class OllamaStandin:
 
             def do_GET(self) -> None:
                 standin.requests.append((self.path, {}))
+                if self._misbehaved():
+                    return
                 if self.path == "/api/tags":
                     self._json(
                         200,
@@ -105,6 +147,8 @@ class OllamaStandin:
             def do_POST(self) -> None:
                 body = self._body()
                 standin.requests.append((self.path, body))
+                if self._misbehaved():
+                    return
                 name = body.get("model") or body.get("name") or ""
                 if self.path == "/api/show":
                     model = standin.models.get(name)
@@ -172,11 +216,12 @@ class OllamaStandin:
                 else:
                     self._json(404, {"error": "not found"})
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _QuietServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         return self
 
     def stop(self) -> None:
+        self._released.set()
         if self.server is not None:
             self.server.shutdown()
             self.server.server_close()

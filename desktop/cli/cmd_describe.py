@@ -9,6 +9,7 @@ saves what was said and exits 130; a second one exits at once.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import sys
 import threading
@@ -17,9 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from desktop.cli.interrupts import EXIT_INTERRUPTED, interrupt_cancels
+from desktop.cli.numbers import MAX_TOKENS
 from desktop.history.store import HistoryStore
 from desktop.ingest import ingest_file
 from desktop.model_choice import ModelChoice, open_backend, resolve_model
+from desktop.paths import readable
 from desktop.presets import Preset, get_preset, load_presets
 from desktop.response_cache import CachingBackend, ResponseCache, cache_wanted
 from desktop.session import ChatSession, TurnResult, turn_cost
@@ -47,7 +50,7 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
 def _add_common(p: argparse.ArgumentParser) -> None:
     _add_model_options(p)
     p.add_argument("--pages", metavar="SPEC", help="PDF pages, e.g. 1-3,7 (default: up to 20)")
-    p.add_argument("--max-tokens", type=int, metavar="N", help="longest answer, in tokens")
+    p.add_argument("--max-tokens", type=MAX_TOKENS, metavar="N", help="longest answer, in tokens")
     p.add_argument("--json", action="store_true", help="print one JSON object per answer")
     p.add_argument("--no-history", action="store_true", help="do not save this conversation")
 
@@ -72,7 +75,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("files", nargs="*", metavar="FILE")
     _add_model_options(p)
     p.add_argument("--pages", metavar="SPEC", help="PDF pages, e.g. 1-3,7")
-    p.add_argument("--max-tokens", type=int, metavar="N")
+    p.add_argument("--max-tokens", type=MAX_TOKENS, metavar="N")
     p.add_argument("--json", action="store_true", help="one JSON object per turn")
     p.add_argument("--no-history", action="store_true")
     p.set_defaults(func=run_chat)
@@ -131,7 +134,7 @@ def _turn_json(
     return {
         "text": result.text,
         "model": model,
-        "files": list(files),
+        "files": [readable(f) for f in files],
         "prompt_tokens": u.prompt_tokens,
         "cached_tokens": u.cached_tokens,
         "completion_tokens": u.completion_tokens,
@@ -234,8 +237,6 @@ def _params(
     preset: Preset | None, args: argparse.Namespace, fields: tuple[str, ...] | None
 ) -> GenParams:
     max_tokens = args.max_tokens or (preset.max_tokens if preset else 512)
-    if max_tokens <= 0:
-        raise InputError("--max-tokens must be a positive number")
     return GenParams(max_tokens=max_tokens, json_fields=fields)
 
 
@@ -250,7 +251,7 @@ def run_describe(args: argparse.Namespace) -> int:
     fields = tuple(f.strip() for f in args.fields.split(",") if f.strip()) if args.fields else None
     preset: Preset | None = None
     if args.prompt:
-        prompt = args.prompt
+        prompt = readable(args.prompt)
         if fields:
             raise InputError("--fields goes with --preset json")
     else:
@@ -268,7 +269,7 @@ def run_ask(args: argparse.Namespace) -> int:
             "ask needs at least one FILE and a QUESTION: sightline ask photo.jpg 'what is this?'"
         )
     *files, question = args.items
-    return _ask_once(args, files, question, _params(None, args, None))
+    return _ask_once(args, files, readable(question), _params(None, args, None))
 
 
 def _parse_chat_line(line: str) -> tuple[str, list[str]]:
@@ -290,6 +291,8 @@ def _parse_chat_line(line: str) -> tuple[str, list[str]]:
 def run_chat(args: argparse.Namespace) -> int:
     setup = _Setup(args)
     interactive = sys.stdin.isatty()
+    if isinstance(sys.stdin, io.TextIOWrapper):
+        sys.stdin.reconfigure(errors="replace")  # a line that is not UTF-8 is still a message
     try:
         with interrupt_cancels(setup.cancel):
             pending = _ingest(args.files, setup.choice, setup.settings, args.pages, setup.cancel)

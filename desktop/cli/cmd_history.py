@@ -8,8 +8,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from desktop.cli.numbers import CONVERSATION_ID, LIST_LIMIT
 from desktop.history.export import export_json, export_markdown
 from desktop.history.store import HistoryStore
+from models.errors import InputError
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -17,12 +19,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     hs = p.add_subparsers(dest="history_command", metavar="ACTION", required=True)
 
     q = hs.add_parser("list", help="conversations, newest first")
-    q.add_argument("--limit", type=int, default=50)
+    q.add_argument("--limit", type=LIST_LIMIT, default=50)
     q.add_argument("--json", action="store_true")
     q.set_defaults(func=run_list)
 
     q = hs.add_parser("show", help="one conversation")
-    q.add_argument("id", type=int)
+    q.add_argument("id", type=CONVERSATION_ID)
     q.add_argument("--json", action="store_true")
     q.set_defaults(func=run_show)
 
@@ -32,13 +34,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     q.set_defaults(func=run_search)
 
     q = hs.add_parser("export", help="write a conversation as Markdown or JSON")
-    q.add_argument("id", type=int)
+    q.add_argument("id", type=CONVERSATION_ID)
     q.add_argument("--format", choices=("md", "json"), default="md")
     q.add_argument("-o", "--output", metavar="PATH")
+    q.add_argument("--force", action="store_true", help="overwrite PATH if it exists")
     q.set_defaults(func=run_export)
 
     q = hs.add_parser("delete", help="delete a conversation and its images")
-    q.add_argument("id", type=int)
+    q.add_argument("id", type=CONVERSATION_ID)
     q.set_defaults(func=run_delete)
 
 
@@ -101,10 +104,20 @@ def run_search(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export_target(output: str | None, conversation_id: int, fmt: str, force: bool) -> Path:
+    """Where the export goes: a file, never a folder, never an existing file unless forced."""
+    out = Path(output or f"conversation-{conversation_id}.{fmt}")
+    if out.is_dir() or not out.name or out.name in (".", ".."):
+        raise InputError.for_file(out, "is a folder — give a file name, e.g. -o chat.md")
+    if out.exists() and not force:
+        raise InputError.for_file(out, "already exists — pass --force to overwrite it")
+    return out
+
+
 def run_export(args: argparse.Namespace) -> int:
+    out = _export_target(args.output, args.id, args.format, args.force)
     store = HistoryStore.open()
     try:
-        out = Path(args.output or f"conversation-{args.id}.{args.format}")
         exporter = export_json if args.format == "json" else export_markdown
         exporter(store, args.id, out)
     finally:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import io
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,6 +16,8 @@ from pathlib import Path
 from desktop.cli.interrupts import EXIT_INTERRUPTED
 from desktop.logs import configure_logging
 from desktop.messages import describe_error
+from desktop.paths import app_paths
+from models.probe import remember_in
 
 _COMMAND_MODULES = (
     "desktop.cli.cmd_describe",
@@ -56,8 +59,12 @@ def _wants_window(args: list[str]) -> bool:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="replace")  # a stray undecodable name never ends a run
     try:
         configure_logging()
+        remember_in(app_paths().cache_dir / "model-probes")
         if _wants_window(args_list):
             from desktop.cli.cmd_gui import launch
 

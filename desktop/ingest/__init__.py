@@ -7,6 +7,10 @@ same in the others.
 
 from __future__ import annotations
 
+import dataclasses
+import stat
+import sys
+import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -15,10 +19,17 @@ from desktop.ingest.image import prepare_image
 from desktop.ingest.pages import parse_pages
 from desktop.ingest.pdf import pdf_page_count, render_pages
 from desktop.ingest.sniff import UNSUPPORTED, Kind, looks_like, sniff
+from desktop.paths import readable
 from models.conversation import ImagePart
 from models.errors import InputError
 
-__all__ = ["ingest_file", "parse_pages", "pdf_page_count", "prepare_image_bytes", "sniff_file"]
+__all__ = [
+    "ingest_file",
+    "parse_pages",
+    "pdf_page_count",
+    "prepare_image_bytes",
+    "sniff_file",
+]
 
 DEFAULT_MAX_PAGES = 20
 _HEAD = 4096
@@ -41,9 +52,47 @@ def _classify(head: bytes, label: str) -> Kind:
     return kind
 
 
+STDIN_NAMES = frozenset({"-", "/dev/stdin"})
+"""Names that mean "the picture comes on standard input" (``describe - < photo.png``)."""
+
+_MAX_STDIN_BYTES = 512 * 1024 * 1024
+
+
+def is_stdin(path: Path) -> bool:
+    return str(path) in STDIN_NAMES
+
+
+def read_stdin() -> bytes:
+    """All of standard input, as a file's bytes; a pipe is read to its end, never held open."""
+    data = sys.stdin.buffer.read(_MAX_STDIN_BYTES + 1)
+    if len(data) > _MAX_STDIN_BYTES:
+        raise InputError.for_file("-", f"more than {_MAX_STDIN_BYTES >> 20} MB on standard input")
+    return data
+
+
+def _not_regular(mode: int) -> str | None:
+    """Why a path that exists cannot be read as a file, before anything opens it.
+
+    Opening a FIFO blocks until a writer comes, forever if none does; a
+    device never ends. Only regular files are read.
+    """
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "is a folder, not a file"
+    if stat.S_ISFIFO(mode):
+        return "is a pipe (FIFO), not a file — pass `-` to read standard input"
+    if stat.S_ISSOCK(mode):
+        return "is a socket, not a file"
+    return "is a device, not a file"
+
+
 def sniff_file(path: Path) -> Kind:
     """The file's real type, or an ``InputError`` saying why it cannot be used."""
     try:
+        problem = _not_regular(path.stat().st_mode)
+        if problem:
+            raise InputError.for_file(path, problem)
         with path.open("rb") as f:
             head = f.read(_HEAD)
     except FileNotFoundError:
@@ -80,11 +129,14 @@ def ingest_file(
     Without an explicit ``pages`` selection a PDF is capped at ``max_pages``
     pages, and ``on_notice`` says so; an explicit selection may go beyond.
     """
+    if is_stdin(path):
+        yield from _ingest_stdin(max_side, pages, max_pages, cancel, on_progress, on_notice)
+        return
     kind = sniff_file(path)
     if kind is not Kind.PDF:
         if pages:
             raise InputError.for_file(path, "--pages only applies to PDFs")
-        yield prepare_image(path, str(path), kind, max_side, on_notice)
+        yield prepare_image(path, readable(str(path)), kind, max_side, on_notice)
         return
     count = pdf_page_count(path)
     if pages:
@@ -96,4 +148,36 @@ def ingest_file(
                 f"{path}: has {count} pages; reading pages 1-{max_pages} "
                 "(choose others with --pages, e.g. --pages 21-40)"
             )
-    yield from render_pages(path, selected, max_side, cancel, on_progress)
+    for part in render_pages(path, selected, max_side, cancel, on_progress):
+        yield dataclasses.replace(part, label=readable(part.label))  # labels are shown and saved
+
+
+def _ingest_stdin(
+    max_side: int,
+    pages: str | None,
+    max_pages: int,
+    cancel: threading.Event | None,
+    on_progress: Callable[[int, int], None] | None,
+    on_notice: Callable[[str], None] | None,
+) -> Iterator[ImagePart]:
+    """Standard input read whole, then handled like a file of those bytes."""
+    data = read_stdin()
+    kind = _classify(data[:_HEAD], "-")
+    if kind is not Kind.PDF:
+        if pages:
+            raise InputError.for_file("-", "--pages only applies to PDFs")
+        yield prepare_image(data, "-", kind, max_side, on_notice)
+        return
+    # The PDF reader works on files: spool the document to a private temporary one.
+    with tempfile.TemporaryDirectory(prefix="sightline-stdin-") as folder:
+        spooled = Path(folder) / "stdin.pdf"
+        spooled.write_bytes(data)
+        yield from ingest_file(
+            spooled,
+            max_side=max_side,
+            pages=pages,
+            max_pages=max_pages,
+            cancel=cancel,
+            on_progress=on_progress,
+            on_notice=on_notice,
+        )

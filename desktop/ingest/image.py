@@ -10,25 +10,34 @@ travel further than this module.
 from __future__ import annotations
 
 import io
+import logging
+import struct
+import threading
+import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO
+from typing import IO, TextIO
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 from desktop.ingest.sniff import Kind
 from models.conversation import ImagePart
 from models.errors import InputError
 
 MAX_PIXELS = 178_956_970
-"""Pillow's default decompression-bomb threshold (about 179 MP), enforced before decoding."""
+"""Pillow's default decompression-bomb threshold (about 179 MP), enforced before decoding.
+
+At most 4 bytes a pixel in memory, so a decoded image takes at most 716 MB;
+``_shrink`` keeps every later step to a strip or a reduced copy, bounding
+the peak per image under 1 GB."""
 
 # Pillow's own check warns through the process-wide warnings filters, which are not safe to
 # change from the worker threads ingestion runs on; the same limit is checked below instead.
 Image.MAX_IMAGE_PIXELS = None
 
 _WHITE = (255, 255, 255)
+_log = logging.getLogger(__name__)
 
 
 def fit_size(width: int, height: int, max_side: int) -> tuple[int, int]:
@@ -62,6 +71,83 @@ def _to_rgb(img: Image.Image) -> Image.Image:
     return img
 
 
+_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+"""EXIF orientation -> the transposition that shows the picture upright (as ImageOps does)."""
+
+_STRIP_PIXELS = 4_000_000
+_REDUCIBLE = {"L", "LA", "RGB", "RGBA", "CMYK", "I", "F", "YCbCr", "RGBa", "La"}
+
+
+def _shrink(img: Image.Image, max_side: int) -> Image.Image:
+    """A box-filtered copy at most twice the target size, without a full-size converted copy.
+
+    Converting a 169-megapixel palette PNG to RGB costs 4 bytes a pixel more
+    than it took to decode; strips are converted and reduced one at a time
+    instead, so the peak is the decoded image plus one strip.
+    """
+    factor = max(img.size) // max(1, max_side)
+    if factor < 2:
+        return img
+    if img.mode in _REDUCIBLE:
+        return img.reduce(factor)
+    # Palette indices must never be averaged: those images are converted to colour first.
+    transparent = img.mode == "PA" or (img.mode == "P" and "transparency" in img.info)
+    mode = "RGBA" if transparent else "RGB"
+    if img.mode.startswith("I;16") or img.mode == "1":
+        mode = "I" if img.mode.startswith("I;16") else "L"
+    width, height = img.size
+    out = Image.new(mode, (-(-width // factor), -(-height // factor)))
+    rows = factor * max(1, _STRIP_PIXELS // (width * factor))
+    for top in range(0, height, rows):
+        strip = img.crop((0, top, width, min(height, top + rows))).convert(mode)
+        out.paste(strip.reduce(factor), (0, top // factor))
+    return out
+
+
+_collecting = threading.local()
+_show_elsewhere = warnings.showwarning
+
+
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    """Warnings raised while this thread decodes an image are collected, never printed."""
+    caught: list[str] | None = getattr(_collecting, "caught", None)
+    if caught is None:
+        _show_elsewhere(message, category, filename, lineno, file, line)
+    else:
+        caught.append(str(message))
+
+
+# Installed once, at import: swapping the warning machinery per call (catch_warnings) is not
+# safe on the worker threads ingestion runs on. "always" so a second damaged file is noticed.
+warnings.showwarning = _show_warning
+warnings.filterwarnings("always", category=UserWarning, module=r"PIL\.")
+
+
+def _damage(caught: list[str], label: str) -> str | None:
+    """Pillow's warnings go to the log; the user hears only of damage that shows."""
+    damage = None
+    for text in caught:
+        _log.warning("%s: %s", label, text)
+        if any(word in text.lower() for word in ("truncat", "corrupt", "damaged", "premature")):
+            damage = f"{label}: the file is damaged; the picture may be incomplete"
+    return damage
+
+
 def prepare_image(
     source: Path | bytes,
     label: str,
@@ -70,6 +156,27 @@ def prepare_image(
     on_notice: Callable[[str], None] | None = None,
 ) -> ImagePart:
     """Decode, orient, flatten and downscale one image; errors name ``label``."""
+    # Pillow reports odd EXIF and truncated TIFF strips as UserWarnings: collected here (never
+    # printed on the terminal), they go to the log.
+    caught: list[str] = []
+    _collecting.caught = caught
+    try:
+        img = _decode(source, label, kind, max_side, on_notice)
+    finally:
+        _collecting.caught = None
+    damage = _damage(caught, label)
+    if damage and on_notice:
+        on_notice(damage)
+    return ImagePart.from_rgb(img.width, img.height, img.tobytes(), label=label)
+
+
+def _decode(
+    source: Path | bytes,
+    label: str,
+    kind: Kind,
+    max_side: int,
+    on_notice: Callable[[str], None] | None,
+) -> Image.Image:
     stream: IO[bytes] | Path = io.BytesIO(source) if isinstance(source, bytes) else source
     try:
         img: Image.Image = Image.open(stream)
@@ -87,9 +194,11 @@ def prepare_image(
                 on_notice(f"{label}: animated ({frames} frames); using the first frame")
         if img.format == "JPEG":
             img.draft("RGB", fit_size(width, height, max_side))
+        orientation = img.getexif().get(0x0112)
         img.load()
-        img = ImageOps.exif_transpose(img) or img
-        img = _to_rgb(img)
+        img = _to_rgb(_shrink(img, max_side))
+        if orientation in _TRANSPOSE:
+            img = img.transpose(_TRANSPOSE[orientation])
         target = fit_size(img.width, img.height, max_side)
         if target != img.size:
             img = img.resize(target, Image.Resampling.LANCZOS, reducing_gap=3.0)
@@ -99,8 +208,8 @@ def prepare_image(
         raise InputError.for_file(
             label, f"the {kind.value} data could not be read (damaged or not really {kind.value})"
         ) from exc
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+    except (OSError, SyntaxError, ValueError, EOFError, struct.error) as exc:
         raise InputError.for_file(
             label, f"the {kind.value} image is truncated or damaged ({exc})"
         ) from exc
-    return ImagePart.from_rgb(img.width, img.height, img.tobytes(), label=label)
+    return img

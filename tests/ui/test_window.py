@@ -244,10 +244,10 @@ def test_a_second_launch_hands_its_files_to_the_first(
         stderr=subprocess.PIPE,
     )
     try:
-        from desktop.ui.single_instance import forward
+        from desktop.ui.single_instance import send
 
         deadline = time.monotonic() + 30
-        while not forward("open", []):  # the first instance is up once it answers
+        while not send("open", []):  # the first instance is up once it answers
             assert first.poll() is None, first.communicate()
             assert time.monotonic() < deadline
             time.sleep(0.2)

@@ -1,0 +1,100 @@
+"""Two real processes decide who is first by the lock, however slow the first one is to listen."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.conftest import REPO
+
+# A first instance that claims the lock, is slow to listen (a busy machine), then records
+# every hand-over it receives until told to stop.
+_FIRST = """
+import json, sys, time
+from pathlib import Path
+from PySide6.QtCore import QCoreApplication, QTimer
+from desktop.ui import single_instance
+app = QCoreApplication([])
+assert single_instance.forward("open", []) is False, "the first launch is first"
+Path(sys.argv[1]).write_text("locked")
+time.sleep(float(sys.argv[2]))
+got = []
+def handle(action, files):
+    got.append([action, files])
+    Path(sys.argv[3]).write_text(json.dumps(got))
+server = single_instance.InstanceServer(handle)
+QTimer.singleShot(int(float(sys.argv[4]) * 1000), app.quit)
+app.exec()
+server.close()
+"""
+
+_SECOND = """
+import sys
+from PySide6.QtCore import QCoreApplication
+from desktop.ui import single_instance
+app = QCoreApplication([])
+print(single_instance.forward("open", sys.argv[1:]))
+"""
+
+
+def _python(code: str, *args: str | Path, env: dict[str, str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-c", code, *map(str, args)],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _wait_for(path: Path, first: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 60
+    while not path.exists():
+        assert first.poll() is None, first.communicate()
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+
+
+def test_a_slow_first_instance_still_gets_the_files(
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    env = dict(cli_env, QT_QPA_PLATFORM="offscreen")
+    locked, received = tmp_path / "locked", tmp_path / "received.json"
+    first = _python(_FIRST, locked, 3.0, received, 8.0, env=env)
+    try:
+        _wait_for(locked, first)  # it holds the lock and is not listening yet
+        second = _python(_SECOND, "/photos/a.jpg", env=env)
+        out, err = second.communicate(timeout=60)
+        assert second.returncode == 0, err
+        assert out.strip() == "True", "handed over, no second window"
+        assert json.loads(received.read_text()) == [["open", ["/photos/a.jpg"]]]
+        third = _python(_SECOND, "/photos/b.jpg", env=env)
+        assert third.communicate(timeout=60)[0].strip() == "True", "the first kept its socket"
+    finally:
+        first.wait(timeout=60)
+    assert first.returncode == 0, first.communicate()
+
+
+def test_a_dead_first_instance_leaves_nothing_in_the_way(
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    env = dict(cli_env, QT_QPA_PLATFORM="offscreen")
+    locked, received = tmp_path / "locked", tmp_path / "received.json"
+    crashed = _python(_FIRST, locked, 0.0, received, 60.0, env=env)
+    _wait_for(locked, crashed)
+    time.sleep(0.5)
+    os.kill(crashed.pid, signal.SIGKILL)  # its lock and socket stay behind
+    crashed.wait(timeout=30)
+    after = _python(_FIRST, tmp_path / "locked-2", 0.0, tmp_path / "got-2.json", 4.0, env=env)
+    _wait_for(tmp_path / "locked-2", after)
+    time.sleep(0.5)
+    second = _python(_SECOND, "/photos/c.jpg", env=env)
+    assert second.communicate(timeout=60)[0].strip() == "True"
+    after.wait(timeout=60)
+    assert json.loads((tmp_path / "got-2.json").read_text()) == [["open", ["/photos/c.jpg"]]]
