@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from desktop.cloud_policy import is_cloud, may_use_cloud
+from desktop.cloud_policy import CloudOptIn, check_request, is_cloud
 from desktop.paths import app_paths
 from desktop.settings import Settings
 from models.backend import Backend, BackendKind
@@ -178,17 +178,13 @@ def resolve_model(
     return _from_entry(matches[0], note)
 
 
-def open_backend(
-    choice: ModelChoice, settings: Settings, *, cloud_allowed: bool = False
-) -> Backend:
-    """Load the model; a cloud one only with opt-in (``cloud_allowed`` or the setting)."""
+def open_backend(choice: ModelChoice, settings: Settings, opt_in: CloudOptIn) -> Backend:
+    """Load the model; a cloud one only when ``opt_in`` allows it (refused in its terms)."""
+    check_request(choice.label, choice.backend, opt_in)
     if is_cloud(choice.backend):
         from desktop.cloud_models import open_cloud_backend
 
-        allowed = may_use_cloud(
-            choice.backend, cli_allow_cloud=cloud_allowed, settings_allow_cloud=settings.allow_cloud
-        )
-        return open_cloud_backend(choice.label, settings, allowed=allowed, cli=True)
+        return open_cloud_backend(choice.label, settings, allowed=True, cli=opt_in.caller == "cli")
     if choice.backend == "embedded" and choice.path is not None:
         from models.llamacpp import LlamaCppBackend
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from desktop.cli.interrupts import EXIT_INTERRUPTED, interrupt_cancels
+from desktop.cloud_policy import CloudOptIn
 from desktop.history.store import HistoryStore
 from desktop.ingest import ingest_file
 from desktop.model_choice import ModelChoice, open_backend, resolve_model
@@ -183,7 +184,12 @@ class _Setup:
 
     def backend(self) -> Backend:
         if self._backend is None:
-            backend = open_backend(self.choice, self.settings, cloud_allowed=self.args.allow_cloud)
+            opt_in = CloudOptIn(
+                "cli",
+                cli_allow_cloud=self.args.allow_cloud,
+                settings_allow_cloud=self.settings.allow_cloud,
+            )
+            backend = open_backend(self.choice, self.settings, opt_in)
             wanted = cache_wanted(
                 preset=self.cacheable,
                 temperature=0.0,
