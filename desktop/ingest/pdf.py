@@ -74,13 +74,13 @@ def pdf_page_count(path: Path, budget_s: float | None = None) -> int:
     except PdfRejected as exc:
         if not _poppler_can_try(exc):
             raise _rejected(path, exc) from exc
-        return _poppler_page_count(path)
+        return poppler_page_count(path)
     if pages <= 0:
         raise InputError.for_file(path, "the PDF has no pages")
     return pages
 
 
-def _poppler_page_count(path: Path) -> int:
+def poppler_page_count(path: Path) -> int:
     try:
         info = pdf2image.pdfinfo_from_path(str(path), timeout=60)
     except PDFInfoNotInstalledError as exc:
@@ -152,7 +152,7 @@ def render_pages(
             ) from None
         except PdfRejected as exc:
             if exc.document and _poppler_can_try(exc):
-                yield from _poppler_pages(path, pages[done - 1 :], max_side, cancel, on_progress)
+                yield from poppler_pages(path, pages[done - 1 :], max_side, cancel, on_progress)
                 return
             if exc.document:
                 raise _rejected(path, exc) from exc
@@ -164,7 +164,7 @@ def render_pages(
             on_progress(done, total)
 
 
-def _poppler_pages(
+def poppler_pages(
     path: Path,
     pages: Sequence[int],
     max_side: int,

@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import IO, Any
 
 _POLL_S = 0.05
-_PACKAGE_ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 class RendererCancelled(Exception):
@@ -109,16 +108,11 @@ class PdfRenderer:
     def _start(self) -> subprocess.Popen[bytes]:
         if self._proc is not None and self._proc.poll() is None:
             return self._proc
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(
-            p for p in (str(_PACKAGE_ROOT), env.get("PYTHONPATH")) if p
-        )
         proc = subprocess.Popen(
-            [sys.executable, "-m", "desktop.ingest.pdf_renderer"],
+            [sys.executable, str(Path(__file__).resolve())],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
-            env=env,
         )
         assert proc.stdout is not None
         self._replies = queue.Queue()
