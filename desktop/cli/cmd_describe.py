@@ -27,7 +27,7 @@ from desktop.session import ChatSession, TurnResult, turn_cost
 from desktop.settings import Settings, load_settings
 from models.backend import Backend, GenParams, Usage
 from models.conversation import ImagePart
-from models.errors import InputError, SightlineError
+from models.errors import InputError, SightlineError, StorageError
 
 DEFAULT_PRESET = "detailed"
 
@@ -304,12 +304,13 @@ def run_chat(args: argparse.Namespace) -> int:
                 setup.backend(), model_label=setup.choice.label, store=setup.store
             )
             params = GenParams(max_tokens=args.max_tokens or 512)
+            unsaved = 0  # a turn that could not be saved never ends in exit 0
             while True:
                 if interactive:
                     print("> ", end="", file=sys.stderr, flush=True)
                 line = sys.stdin.readline()
                 if not line:
-                    return 0
+                    return unsaved
                 files: list[str] = []
                 try:
                     text, files = _parse_chat_line(line)
@@ -327,6 +328,8 @@ def run_chat(args: argparse.Namespace) -> int:
                         row = {"error": str(exc), "finish_reason": "error", "files": files}
                         print(json.dumps(row, ensure_ascii=False), flush=True)
                     pending, pending_files = [], []
+                    if isinstance(exc, StorageError):
+                        unsaved = unsaved or exc.exit_code
                     continue
                 if args.json:
                     row = _turn_json(

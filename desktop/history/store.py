@@ -23,6 +23,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from desktop.disk_full import DiskFullError, is_disk_full
 from desktop.history.migrations import migrate
 from desktop.history.writer_lock import WriterLock, sweep, writer_alive
 from desktop.paths import app_paths
@@ -35,11 +36,13 @@ _TITLE_WORDS = 8
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
-def _storage_error(exc: sqlite3.Error, path: Path) -> StorageError:
+def _storage_error(exc: sqlite3.Error | OSError, path: Path) -> StorageError:
+    if is_disk_full(exc, path):
+        return DiskFullError.for_path(path)
+    if isinstance(exc, OSError):
+        return StorageError(f"history could not be opened: {exc.strerror or exc} ({path})")
     text = str(exc).lower()
-    if "full" in text:
-        reason = "the disk is full"
-    elif "readonly" in text or "read-only" in text:
+    if "readonly" in text or "read-only" in text:
         reason = "the database is read-only"
     elif "locked" in text or "busy" in text:
         reason = "the database is locked by another program"
@@ -305,7 +308,7 @@ class HistoryStore:
         except sqlite3.Error as exc:
             raise _storage_error(exc, path) from exc
         except OSError as exc:
-            raise StorageError(f"history could not be opened: {exc.strerror} ({path})") from exc
+            raise _storage_error(exc, path) from exc
         return cls(path, db)
 
     def close(self) -> None:
@@ -319,9 +322,7 @@ class HistoryStore:
             try:
                 self._writer = WriterLock(_writers_dir(self.path))
             except OSError as exc:
-                raise StorageError(
-                    f"history could not be saved: {exc.strerror or exc} ({self.path})"
-                ) from exc
+                raise _storage_error(exc, self.path) from exc
         return self._writer.token
 
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
@@ -336,7 +337,8 @@ class HistoryStore:
             try:
                 result = work()
             except BaseException:
-                self.db.execute("ROLLBACK")
+                if self.db.in_transaction:  # SQLite already rolled back after SQLITE_FULL
+                    self.db.execute("ROLLBACK")
                 raise
             self.db.execute("COMMIT")
             return result
