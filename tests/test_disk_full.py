@@ -160,3 +160,27 @@ def test_the_log_handler_keeps_what_it_cannot_write_in_memory(
         handler.close()
     assert len(handler.unwritten) > 0
     assert "Logging error" not in capsys.readouterr().err
+
+
+def test_the_window_shows_a_full_disk_in_its_banner(
+    qtbot: Any, small_disk: Path, vlm_a: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from desktop.ui.main_window import MainWindow
+
+    home = small_disk / "home"
+    monkeypatch.setenv("SIGHTLINE_HOME", str(home))
+    models = home / "models" / "tiny"
+    models.mkdir(parents=True)
+    for file in (vlm_a.model, vlm_a.mmproj):
+        (models / file.name).symlink_to(file)  # the model itself lives on another disk
+    HistoryStore.open().close()
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitUntil(lambda: w.current_entry() is not None, timeout=20000)
+    _fill(small_disk)
+    w.send("Hello")
+    qtbot.waitUntil(lambda: w._answering is None, timeout=60000)
+    assert "the disk holding" in w.banner.label.text()
+    assert "is full" in w.banner.label.text()
+    w.close()
