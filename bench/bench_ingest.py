@@ -4,7 +4,11 @@
 
 (a) a 24-megapixel JPEG to a 672 px model-ready image, vs a naive full
 decode + resize; (b) a 20-page PDF: first page ready vs all pages, and all
-pages vs one plain ``pdftoppm`` run at the same scale. Medians, side by side.
+pages vs one plain ``pdftoppm`` run at the same scale; (c) the PDF renderer,
+PDFium in its child process vs the previous one (``pdftoppm`` streaming runs
+of pages, still the second reader): first page of the 20-page file from a
+cold start (renderer not yet running) and warm, all 20 pages, and a
+500-page text file from opening to its first page. Medians, side by side.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from desktop.ingest import ingest_file
+from desktop.ingest.pdf import pdf_page_count, poppler_page_count, poppler_pages, render_pages
+from desktop.ingest.pdf_renderer import renderer
 
 MAX_SIDE = 672
 
@@ -52,6 +58,62 @@ def make_pdf(path: Path, pages: int = 20) -> None:
         draw.rectangle((900, 1300, 1200, 1600), fill=(30, 100, 200))
         images.append(img)
     images[0].save(path, "PDF", save_all=True, append_images=images[1:], resolution=150)
+
+
+def make_text_pdf(path: Path, pages: int) -> None:
+    """A long text document (a manual, a thesis): real fonts, one content stream per page."""
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b""]
+    font = 3
+    objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
+    kids = []
+    for n in range(pages):
+        lines = b" ".join(
+            b"(Page %d, line %d: lorem ipsum dolor sit amet, consectetur.) Tj 0 -16 Td" % (n, row)
+            for row in range(44)
+        )
+        data = b"BT /F1 11 Tf 60 740 Td " + lines + b" ET"
+        content = len(objects) + 1
+        objects.append(b"<< /Length %d >>\nstream\n" % len(data) + data + b"\nendstream")
+        kids.append(len(objects) + 1)
+        objects.append(
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents %d 0 R "
+            b"/Resources << /Font << /F1 %d 0 R >> >> >>" % (content, font)
+        )
+    refs = b" ".join(b"%d 0 R" % k for k in kids)
+    objects[1] = b"<< /Type /Pages /Kids [" + refs + b"] /Count %d >>" % pages
+    out = bytearray(b"%PDF-1.7\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    path.write_bytes(bytes(out))
+
+
+def pdfium_first(path: Path, cold: bool) -> None:
+    if cold:
+        renderer().close()
+    pages = pdf_page_count(path, budget_s=60)
+    next(render_pages(path, range(1, min(pages, 20) + 1), MAX_SIDE, budget_s=60))
+
+
+def poppler_first(path: Path) -> None:
+    pages = poppler_page_count(path)
+    next(poppler_pages(path, range(1, min(pages, 20) + 1), MAX_SIDE, None, None))
+
+
+def pdfium_all(path: Path) -> None:
+    list(render_pages(path, range(1, 21), MAX_SIDE, budget_s=60))
+
+
+def poppler_all(path: Path) -> None:
+    list(poppler_pages(path, range(1, 21), MAX_SIDE, None, None))
 
 
 def naive(path: Path) -> None:
@@ -96,6 +158,26 @@ def main() -> None:
         make_pdf(pdf)
         ours_jpeg = timed(lambda: list(ingest_file(photo, max_side=MAX_SIDE)), args.runs)
         naive_jpeg = timed(lambda: naive(photo), args.runs)
+        long_pdf = Path(tmp) / "long.pdf"
+        make_text_pdf(long_pdf, 500)
+        renderers = [
+            ("20-page PDF: first page, cold", lambda: pdfium_first(pdf, True), poppler_first, pdf),
+            ("20-page PDF: first page, warm", lambda: pdfium_first(pdf, False), poppler_first, pdf),
+            ("20-page PDF: all 20 pages", lambda: pdfium_all(pdf), poppler_all, pdf),
+            (
+                "500-page PDF: open to first page",
+                lambda: pdfium_first(long_pdf, False),
+                poppler_first,
+                long_pdf,
+            ),
+        ]
+        renderer_rows = []
+        for label, new, old, doc in renderers:
+            new_ms, old_ms = [], []
+            for _ in range(args.runs):  # interleaved
+                new_ms.append(timed(new, 1))
+                old_ms.append(timed(lambda d=doc, o=old: o(d), 1))  # type: ignore[misc]
+            renderer_rows.append((label, statistics.median(new_ms), statistics.median(old_ms)))
         firsts, alls, plains = [], [], []
         for _ in range(args.runs):  # interleaved
             f, a = pdf_times(pdf)
@@ -112,6 +194,10 @@ def main() -> None:
     ]
     for label, value, baseline in rows:
         print(f"{label:<44}{value:>9.1f}{baseline:>13.1f}{value / baseline:>8.3f}")
+    print()
+    print(f"{'PDF renderer':<44}{'PDFium ms':>11}{'pdftoppm ms':>13}{'ratio':>8}")
+    for label, value, baseline in renderer_rows:
+        print(f"{label:<44}{value:>11.1f}{baseline:>13.1f}{value / baseline:>8.3f}")
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ def open_cloud_backend(name: str, settings: Settings, *, allowed: bool, cli: boo
     if split is None:
         raise ModelError(f"{name!r} is not a cloud model (use openai:, anthropic: or gemini:)")
     if not allowed:
-        raise cloud_refused(name, cli=cli)
+        raise cloud_refused(name, caller="cli" if cli else "window")
     provider, model = split
     key = get_key(provider)
     if key is None:

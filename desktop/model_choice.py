@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from desktop.cloud_policy import is_cloud, may_use_cloud
+from desktop.cloud_policy import CloudOptIn, check_request, is_cloud
 from desktop.paths import app_paths
 from desktop.settings import Settings
 from models.backend import Backend, BackendKind
@@ -183,26 +183,20 @@ def resolve_model(
 
 
 def open_backend(
-    choice: ModelChoice,
-    settings: Settings,
-    *,
-    cloud_allowed: bool = False,
-    resumable: bool = False,
+    choice: ModelChoice, settings: Settings, opt_in: CloudOptIn, *, resumable: bool = False
 ) -> Backend:
-    """Load the model; a cloud one only with opt-in (``cloud_allowed`` or the setting).
+    """Load the model; a cloud one only when ``opt_in`` allows it (refused in its terms).
 
     ``resumable``: keep the KV state of conversations the user leaves, in RAM
     and on disk, so going back to one (even after a restart) resumes it. For
     the window, which switches conversations; a one-shot command would only
     write states nobody reopens.
     """
+    check_request(choice.label, choice.backend, opt_in)
     if is_cloud(choice.backend):
         from desktop.cloud_models import open_cloud_backend
 
-        allowed = may_use_cloud(
-            choice.backend, cli_allow_cloud=cloud_allowed, settings_allow_cloud=settings.allow_cloud
-        )
-        return open_cloud_backend(choice.label, settings, allowed=allowed, cli=True)
+        return open_cloud_backend(choice.label, settings, allowed=True, cli=opt_in.caller == "cli")
     if choice.backend == "embedded" and choice.path is not None:
         from models.llamacpp import LlamaCppBackend
 

@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from desktop.disk_full import DiskFullError, is_disk_full
 from desktop.paths import app_paths
 from models.backend import Backend, Capabilities, Event, GenParams, Usage
 from models.conversation import ImagePart, Message
@@ -87,6 +88,8 @@ class ResponseCache:
             self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
             self._db.execute(_SCHEMA)
         except (OSError, sqlite3.Error) as exc:
+            if is_disk_full(exc, self.path):
+                raise DiskFullError.for_path(self.path) from exc
             raise StorageError(f"{self.path}: the response cache cannot be opened ({exc})") from exc
 
     def close(self) -> None:
@@ -121,6 +124,8 @@ class ResponseCache:
                     (key, text, json.dumps(record), time.time()),
                 )
         except sqlite3.Error as exc:
+            if is_disk_full(exc, self.path):
+                raise DiskFullError.for_path(self.path) from exc
             _log.warning("response cache not written: %s", exc)
             return False
         return True

@@ -3,13 +3,24 @@
 Only preferences live here; secrets never do (they go to the OS keyring).
 Unknown keys are kept on save so a newer version's settings survive an
 older one.
+
+The window and the command line both write this file, so saving is
+read-modify-write: only the keys that differ from what this process last
+read (or wrote) are changed, applied onto what is on disk at that moment,
+and the result replaces the file atomically. A Settings dialog that only
+changed the theme therefore never wipes a default model the CLI set since.
+Numbers are range-checked on load, with a message naming the key, so a
+typo such as ``n_threads = 10000`` is refused instead of making every
+answer crawl.
 """
 
 from __future__ import annotations
 
 import os
+import tempfile
 import tomllib
 from dataclasses import dataclass, fields
+from pathlib import Path
 from typing import Any, get_args, get_type_hints
 
 from desktop.paths import app_paths
@@ -34,6 +45,8 @@ class Settings:
     cache_answers: bool = False
     """Cache answers to any repeated question, not only temperature-0 presets."""
     theme: str = "system"
+    pdf_page_budget_s: float = 20.0
+    """How long one PDF page may take to render before it is abandoned."""
     flash_attention: bool | None = None
     """Unset: on where layers run on a GPU, off on the CPU (measured slower there)."""
     conversation_states_ram_mb: int | None = None
@@ -52,14 +65,42 @@ class Settings:
         return self.openai_compat_url or os.environ.get("SIGHTLINE_OPENAI_COMPAT_URL")
 
 
-def load_settings() -> Settings:
-    path = app_paths().config_file
+_RANGES: dict[str, tuple[float, float]] = {
+    "n_threads": (1, 256),
+    "n_gpu_layers": (-1, 999),
+    "n_ctx": (512, 131072),
+    "max_image_side": (224, 4096),
+    "pdf_page_budget_s": (0.1, 600),
+}
+"""Allowed values, inclusive; the Settings dialog offers the same ranges."""
+
+_CHOICES: dict[str, tuple[str, ...]] = {"theme": ("system", "light", "dark")}
+
+_last_seen: dict[Path, dict[str, Any]] = {}
+"""Per config file, the values this process last read from it or wrote to it."""
+
+
+def _read_raw(path: Path) -> dict[str, Any]:
     if not path.exists():
-        return Settings()
+        return {}
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise InputError.for_file(path, f"settings file is not valid TOML ({exc})") from exc
+
+
+def _values(settings: Settings) -> dict[str, Any]:
+    return {f.name: getattr(settings, f.name) for f in fields(Settings)}
+
+
+def load_settings() -> Settings:
+    path = app_paths().config_file
+    settings = _parse(path, _read_raw(path))
+    _last_seen[path] = _values(settings)
+    return settings
+
+
+def _parse(path: Path, raw: dict[str, Any]) -> Settings:
     hints = get_type_hints(Settings)
     values: dict[str, Any] = {}
     for f in fields(Settings):
@@ -70,14 +111,30 @@ def load_settings() -> Settings:
             raise InputError.for_file(
                 path, f"setting {f.name!r} should be {_describe(expected)}, not {value!r}"
             )
-        values[f.name] = value
+        _check_range(path, f.name, value)
+        values[f.name] = float(value) if hints[f.name] is float else value
     return Settings(**values)
+
+
+def _check_range(path: Path, key: str, value: Any) -> None:
+    if key in _RANGES and value is not None:
+        low, high = _RANGES[key]
+        if not low <= value <= high:
+            raise InputError.for_file(
+                path, f"setting {key!r} must be between {low:g} and {high:g}, not {value!r}"
+            )
+    if key in _CHOICES and value not in _CHOICES[key]:
+        raise InputError.for_file(
+            path, f"setting {key!r} must be one of {', '.join(_CHOICES[key])}, not {value!r}"
+        )
 
 
 def _accepts(expected: Any, value: Any) -> bool:
     options = get_args(expected) or (expected,)
     if isinstance(value, bool):
         return bool in options
+    if isinstance(value, int) and float in options:
+        return True
     return any(isinstance(value, o) for o in options if o is not bool)
 
 
@@ -97,18 +154,31 @@ def _toml_value(value: Any) -> str:
 
 
 def save_settings(settings: Settings) -> None:
-    """Write atomically, keeping keys this version does not know."""
+    """Write only what changed, onto the file as it is now; atomically; unknown keys kept.
+
+    "Changed" means different from what this process last read or wrote
+    (defaults when it never read the file), so callers need not say which
+    keys they touched.
+    """
     path = app_paths().config_file
     path.parent.mkdir(parents=True, exist_ok=True)
-    merged: dict[str, Any] = {}
-    if path.exists():
-        try:
-            merged = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
-            merged = {}
-    for f in fields(Settings):
-        merged[f.name] = getattr(settings, f.name)
+    try:
+        on_disk = _read_raw(path)
+    except InputError:
+        on_disk = {}  # a damaged file is replaced by what this process knows
+    seen = _last_seen.get(path, _values(Settings()))
+    merged = dict(on_disk)
+    for key, value in _values(settings).items():
+        if value != seen.get(key):
+            merged[key] = value
     lines = [f"{k} = {_toml_value(v)}" for k, v in merged.items() if v is not None]
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".config-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write("\n".join(lines) + "\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    defaults = _values(Settings())
+    _last_seen[path] = {key: merged.get(key, default) for key, default in defaults.items()}

@@ -19,6 +19,7 @@ from typing import Any
 
 from desktop.cli.interrupts import EXIT_INTERRUPTED, interrupt_cancels
 from desktop.cli.numbers import MAX_TOKENS
+from desktop.cloud_policy import CloudOptIn
 from desktop.history.store import HistoryStore
 from desktop.ingest import ingest_file
 from desktop.model_choice import ModelChoice, open_backend, resolve_model
@@ -29,7 +30,7 @@ from desktop.session import ChatSession, TurnResult, turn_cost
 from desktop.settings import Settings, load_settings
 from models.backend import Backend, GenParams, Usage
 from models.conversation import ImagePart
-from models.errors import InputError, SightlineError
+from models.errors import InputError, SightlineError, StorageError
 
 DEFAULT_PRESET = "detailed"
 
@@ -186,7 +187,12 @@ class _Setup:
 
     def backend(self) -> Backend:
         if self._backend is None:
-            backend = open_backend(self.choice, self.settings, cloud_allowed=self.args.allow_cloud)
+            opt_in = CloudOptIn(
+                "cli",
+                cli_allow_cloud=self.args.allow_cloud,
+                settings_allow_cloud=self.settings.allow_cloud,
+            )
+            backend = open_backend(self.choice, self.settings, opt_in)
             wanted = cache_wanted(
                 preset=self.cacheable,
                 temperature=0.0,
@@ -301,12 +307,13 @@ def run_chat(args: argparse.Namespace) -> int:
                 setup.backend(), model_label=setup.choice.label, store=setup.store
             )
             params = GenParams(max_tokens=args.max_tokens or 512)
+            unsaved = 0  # a turn that could not be saved never ends in exit 0
             while True:
                 if interactive:
                     print("> ", end="", file=sys.stderr, flush=True)
                 line = sys.stdin.readline()
                 if not line:
-                    return 0
+                    return unsaved
                 files: list[str] = []
                 try:
                     text, files = _parse_chat_line(line)
@@ -324,6 +331,8 @@ def run_chat(args: argparse.Namespace) -> int:
                         row = {"error": str(exc), "finish_reason": "error", "files": files}
                         print(json.dumps(row, ensure_ascii=False), flush=True)
                     pending, pending_files = [], []
+                    if isinstance(exc, StorageError):
+                        unsaved = unsaved or exc.exit_code
                     continue
                 if args.json:
                     row = _turn_json(

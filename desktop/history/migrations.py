@@ -4,6 +4,13 @@ Never edit or reorder a step that has shipped; add a new one. The
 database's ``user_version`` says how many have run. Each step is SQL run in
 one transaction with its version bump, so a crash mid-migration leaves the
 previous schema intact.
+
+Several processes may open a fresh database at the same moment (a script
+starting four commands at once). The version is therefore read inside the
+``BEGIN IMMEDIATE`` transaction that runs the steps: the first process to
+get the write lock migrates, the others wait for it (the connection's busy
+timeout) and then find nothing left to do, so running ``migrate`` any number
+of times, from any number of processes, gives the same schema.
 """
 
 from __future__ import annotations
@@ -80,12 +87,44 @@ _STREAMING_INDEX = """
 """Opening the history looks for answers a crash left streaming: without this it reads every
 message, which is most of the start-up time of a window with a long history."""
 
-MIGRATIONS: list[str] = [_INITIAL_SCHEMA, _STREAMING_INDEX]
+_ANSWER_WRITER = """
+        ALTER TABLE messages ADD COLUMN writer TEXT;
+"""
+"""Which process writes a streaming answer (its ``WriterLock`` token), so another process
+opening the history leaves that answer alone while its writer is alive."""
+
+MIGRATIONS: list[str] = [_INITIAL_SCHEMA, _STREAMING_INDEX, _ANSWER_WRITER]
+
+
+def _statements(script: str) -> list[str]:
+    """The script's statements, one by one (``executescript`` would commit our transaction)."""
+    statements: list[str] = []
+    pending = ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            statements.append(pending.strip())
+            pending = ""
+    return statements
 
 
 def migrate(db: sqlite3.Connection) -> int:
-    """Run the steps this database has not seen, each atomically with its version bump."""
-    version: int = db.execute("PRAGMA user_version").fetchone()[0]
-    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-        db.executescript(f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;")
+    """Run the steps this database has not seen, under the write lock, each with its version bump.
+
+    ``db`` must be in autocommit mode (``isolation_level=None``) with a busy timeout.
+    """
+    if db.execute("PRAGMA user_version").fetchone()[0] >= len(MIGRATIONS):
+        return len(MIGRATIONS)  # the common case takes no write lock
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        version: int = db.execute("PRAGMA user_version").fetchone()[0]
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            for statement in _statements(script):
+                db.execute(statement)
+            db.execute(f"PRAGMA user_version = {number}")
+        db.execute("COMMIT")
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise
     return len(MIGRATIONS)

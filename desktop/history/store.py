@@ -5,7 +5,9 @@ as it streams (at least once a second) and finished with its usage. WAL with
 ``synchronous=NORMAL`` keeps every committed transaction through a killed
 process (only a power cut can drop the last second), and answers left
 ``streaming`` by a crash are marked ``partial`` the next time the database
-opens. Images are stored once, by content hash, however often they are sent.
+opens — only those whose writing process is gone (``writer_lock``), so
+opening the history elsewhere never cuts off a live answer. Images are stored
+once, by content hash, however often they are sent.
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from desktop.disk_full import DiskFullError, is_disk_full
 from desktop.history.migrations import migrate
+from desktop.history.writer_lock import WriterLock, sweep, writer_alive
 from desktop.paths import app_paths
 from models.backend import Usage
 from models.conversation import ImagePart, Message, TextPart
@@ -32,11 +36,13 @@ _TITLE_WORDS = 8
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
-def _storage_error(exc: sqlite3.Error, path: Path) -> StorageError:
+def _storage_error(exc: sqlite3.Error | OSError, path: Path) -> StorageError:
+    if is_disk_full(exc, path):
+        return DiskFullError.for_path(path)
+    if isinstance(exc, OSError):
+        return StorageError(f"history could not be opened: {exc.strerror or exc} ({path})")
     text = str(exc).lower()
-    if "full" in text:
-        reason = "the disk is full"
-    elif "readonly" in text or "read-only" in text:
+    if "readonly" in text or "read-only" in text:
         reason = "the database is read-only"
     elif "locked" in text or "busy" in text:
         reason = "the database is locked by another program"
@@ -241,10 +247,50 @@ class AnswerWriter:
             )
 
 
+_WAL_WAIT_S = 10.0
+
+
+def _enable_wal(db: sqlite3.Connection) -> None:
+    """Switch to WAL, waiting for other processes doing the same on a fresh database.
+
+    Changing the journal mode answers "locked" at once, without the busy
+    timeout, while another connection holds the database; processes started
+    together on a fresh home would fail here otherwise.
+    """
+    deadline = time.monotonic() + _WAL_WAIT_S
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
+def _writers_dir(database: Path) -> Path:
+    return database.with_name(database.name + ".writers")
+
+
+def _mark_interrupted(db: sqlite3.Connection, database: Path) -> None:
+    """Answers left ``streaming`` by a writer that is gone become ``partial``."""
+    folder = _writers_dir(database)
+    rows = db.execute("SELECT DISTINCT writer FROM messages WHERE status = 'streaming'")
+    for (writer,) in rows.fetchall():
+        if not writer_alive(folder, writer):
+            db.execute(
+                "UPDATE messages SET status = 'partial', error = coalesce(error, 'interrupted') "
+                "WHERE status = 'streaming' AND writer IS ?",
+                (writer,),
+            )
+    sweep(folder)
+
+
 @dataclass
 class HistoryStore:
     path: Path
     db: sqlite3.Connection = field(repr=False)
+    _writer: WriterLock | None = field(default=None, init=False, repr=False)
 
     @classmethod
     def open(cls, path: Path | None = None) -> HistoryStore:
@@ -252,24 +298,32 @@ class HistoryStore:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             db = sqlite3.connect(path, timeout=10, isolation_level=None, check_same_thread=False)
-            db.execute("PRAGMA journal_mode = WAL")
+            _enable_wal(db)
             db.execute("PRAGMA synchronous = NORMAL")
             db.execute("PRAGMA foreign_keys = ON")
             db.execute("PRAGMA secure_delete = ON")  # a deleted conversation is overwritten
             db.execute("PRAGMA busy_timeout = 10000")
             migrate(db)
-            db.execute(
-                "UPDATE messages SET status = 'partial', "
-                "error = coalesce(error, 'interrupted') WHERE status = 'streaming'"
-            )
+            _mark_interrupted(db, path)
         except sqlite3.Error as exc:
             raise _storage_error(exc, path) from exc
         except OSError as exc:
-            raise StorageError(f"history could not be opened: {exc.strerror} ({path})") from exc
+            raise _storage_error(exc, path) from exc
         return cls(path, db)
 
     def close(self) -> None:
         self.db.close()
+        if self._writer is not None:
+            self._writer.release()
+            self._writer = None
+
+    def _writer_token(self) -> str:
+        if self._writer is None:
+            try:
+                self._writer = WriterLock(_writers_dir(self.path))
+            except OSError as exc:
+                raise _storage_error(exc, self.path) from exc
+        return self._writer.token
 
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
         try:
@@ -283,7 +337,8 @@ class HistoryStore:
             try:
                 result = work()
             except BaseException:
-                self.db.execute("ROLLBACK")
+                if self.db.in_transaction:  # SQLite already rolled back after SQLITE_FULL
+                    self.db.execute("ROLLBACK")
                 raise
             self.db.execute("COMMIT")
             return result
@@ -349,12 +404,14 @@ class HistoryStore:
         clock: Callable[[], float] = time.monotonic,
     ) -> AnswerWriter:
         now = time.time()
+        writer = self._writer_token()
 
         def work() -> int:
             cur = self.db.execute(
-                "INSERT INTO messages (conversation_id, role, status, model, backend, created_at) "
-                "VALUES (?, 'assistant', 'streaming', ?, ?, ?)",
-                (conversation_id, model, backend, now),
+                "INSERT INTO messages "
+                "(conversation_id, role, status, model, backend, created_at, writer) "
+                "VALUES (?, 'assistant', 'streaming', ?, ?, ?, ?)",
+                (conversation_id, model, backend, now, writer),
             )
             self.db.execute(
                 "UPDATE conversations SET updated_at = ?, model = ? WHERE id = ?",

@@ -21,12 +21,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.cloud_policy import CloudOptIn, is_cloud
 from desktop.ingest import ingest_file
 from desktop.messages import describe_error
 from desktop.session import ChatSession
 from desktop.ui import worker
 from desktop.ui.widgets import MarkdownView, pixmap_from_part
 from models.backend import GenParams, Usage
+from models.entry import ModelEntry
 
 if TYPE_CHECKING:
     from desktop.ui.main_window import MainWindow
@@ -40,6 +42,7 @@ class PopupWindow(QWidget):
         self.main = window
         self.path = path
         self.answer = ""
+        self.model_label = ""
         self.setWindowTitle(f"Sightline — {path.name}")
         self.resize(520, 420)
         layout = QVBoxLayout(self)
@@ -65,15 +68,30 @@ class PopupWindow(QWidget):
         self.job: worker.Job | None = None
         self._start()
 
-    def _start(self) -> None:
+    def _pick(self, opt_in: CloudOptIn) -> ModelEntry | None:
+        """The window's model, unless it is a cloud one this popup may not use: then a local one.
+
+        With no local model that can see, the window's model is returned and
+        the request is refused (with the popup's own advice) before anything is sent.
+        """
         entry = self.main.current_entry()
+        if entry is None or opt_in.allows(entry.backend):
+            return entry
+        local = (e for e in self.main.models if e.vision and not is_cloud(e.backend))
+        return next(local, entry)
+
+    def _start(self) -> None:
+        settings = self.main.settings
+        opt_in = CloudOptIn("popup", settings_allow_cloud=settings.allow_cloud)
+        entry = self._pick(opt_in)
         if entry is None:
             self.status.setText("No model yet — open Sightline to download or import one.")
             return
         choice = self.main._choice(entry)
+        self.model_label = choice.label
         preset = self.main.presets[PRESET]
-        max_side = choice.max_image_side(self.main.settings)
-        host, settings, path = self.main.host, self.main.settings, self.path
+        max_side = choice.max_image_side(settings)
+        host, path = self.main.host, self.path
 
         def work(cancel: threading.Event) -> Iterator[object]:
             images = list(
@@ -82,7 +100,7 @@ class PopupWindow(QWidget):
                 else ingest_file(path, max_side=max_side, cancel=cancel)
             )
             yield images
-            backend = host.backend(choice, settings)
+            backend = host.backend(choice, settings, opt_in=opt_in)
             session = ChatSession(backend, model_label=choice.label)
             yield from session.ask(
                 preset.prompt, images, GenParams(max_tokens=preset.max_tokens), cancel
@@ -94,9 +112,12 @@ class PopupWindow(QWidget):
         if isinstance(item, list):
             if item:
                 self.thumb.setPixmap(pixmap_from_part(item[0]).scaledToHeight(120))
-            self.status.setText("Describing…")
+            self.status.setText(f"Describing with {self.model_label}…")
         elif isinstance(item, Usage):
-            self.status.setText(f"{item.tokens_per_s:.1f} tokens/s · {item.cached_tokens} cached")
+            self.status.setText(
+                f"{self.model_label} · {item.tokens_per_s:.1f} tokens/s · "
+                f"{item.cached_tokens} cached"
+            )
         else:
             self.answer += str(item)
             self.text.setMarkdown(self.answer)
