@@ -1,8 +1,9 @@
 """Every model family the catalog offers works in the embedded engine, as llama.cpp itself answers.
 
 Each test runs on the tiny pair of every family (``family_vlm``): LLaVA 1.5
-and 1.6, Qwen2.5-VL, Gemma 3, SmolVLM2 and MiniCPM-V 2.6. Images are wider
-than tall so the families that slice or tile really produce several chunks.
+and 1.6, Qwen2.5-VL, Gemma 3, SmolVLM2, MiniCPM-V 2.6 and Moondream2. Images
+are wider than tall so the families that slice or tile really produce several
+chunks.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from models.backend import GenParams, Usage
 from models.conversation import ImagePart, Message, TextPart
 from models.errors import ContextOverflowError
 from models.llamacpp import LlamaCppBackend
-from models.llamacpp.chat_template import MEDIA_MARKER, ChatTemplate
+from models.llamacpp.chat_template import LLAVA_15_TEMPLATE, MEDIA_MARKER, ChatTemplate
 from tests.cli_runner import sightline
 from tests.conftest import Vlm
 from tests.images import image_part
@@ -65,9 +66,9 @@ def reference(family_vlm: Vlm) -> Iterator[Reference]:
 
 
 def render(ref: Reference, messages: Sequence[Message]) -> str:
-    """The prompt text the engine builds: the GGUF's own template, the vocabulary's BOS/EOS."""
-    metadata = ref.llm.metadata
-    template = metadata["tokenizer.chat_template"]
+    """The prompt text the engine builds: the GGUF's own template (LLaVA 1.5's where it
+    carries none, as Moondream2's does), the vocabulary's BOS/EOS."""
+    template = ref.llm.metadata.get("tokenizer.chat_template") or LLAVA_15_TEMPLATE
     bos = ref.piece(llama_cpp.llama_vocab_bos(ref.vocab)).decode()
     eos = ref.piece(llama_cpp.llama_vocab_eos(ref.vocab)).decode()
     add_bos = bool(llama_cpp.llama_vocab_get_add_bos(ref.vocab))
