@@ -280,6 +280,10 @@ MOONDREAM2 = FamilySpec(
 """phi2 text model (parallel attention and MLP, LayerNorm with biases, fused QKV, output
 bias), GPT-2 vocabulary whose one special token is BOS and EOS, SigLIP tower, LLaVA MLP."""
 
+MOONDREAM2_CT_VICUNA = replace(MOONDREAM2, name="tiny-moondream2-ct-vicuna", template="vicuna")
+"""The catalog's text file (ggml-org's ``..._ct-vicuna.gguf``) sets ``tokenizer.chat_template``
+to ``vicuna``: the name of one of llama.cpp's built-in templates, not Jinja."""
+
 FAMILIES: dict[str, FamilySpec | VlmSpec] = {
     "llava-1.5": SPEC_A,
     "llava-1.6": LLAVA_16,
