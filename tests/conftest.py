@@ -129,6 +129,12 @@ def vlm_minicpmv(tmp_path_factory: pytest.TempPathFactory) -> Vlm:
     return _family(tmp_path_factory, "minicpm-v-2.6")
 
 
+@pytest.fixture(scope="session")
+def vlm_moondream2(tmp_path_factory: pytest.TempPathFactory) -> Vlm:
+    """Moondream2: phi2 text model, GPT-2 vocabulary, SigLIP + MLP projector, no chat template."""
+    return _family(tmp_path_factory, "moondream2")
+
+
 FAMILY_FIXTURES = {
     "llava-1.5": "vlm_a",
     "llava-1.6": "vlm_llava16",
@@ -136,6 +142,7 @@ FAMILY_FIXTURES = {
     "gemma3": "vlm_gemma3",
     "smolvlm2": "vlm_smolvlm2",
     "minicpm-v-2.6": "vlm_minicpmv",
+    "moondream2": "vlm_moondream2",
 }
 
 

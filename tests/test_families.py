@@ -1,8 +1,9 @@
 """Every model family the catalog offers works in the embedded engine, as llama.cpp itself answers.
 
 Each test runs on the tiny pair of every family (``family_vlm``): LLaVA 1.5
-and 1.6, Qwen2.5-VL, Gemma 3, SmolVLM2 and MiniCPM-V 2.6. Images are wider
-than tall so the families that slice or tile really produce several chunks.
+and 1.6, Qwen2.5-VL, Gemma 3, SmolVLM2, MiniCPM-V 2.6 and Moondream2. Images
+are wider than tall so the families that slice or tile really produce several
+chunks.
 """
 
 from __future__ import annotations
@@ -18,13 +19,14 @@ from PIL import Image
 from desktop.session import ChatSession
 from models.backend import GenParams, Usage
 from models.conversation import ImagePart, Message, TextPart
-from models.errors import ContextOverflowError
+from models.errors import ContextOverflowError, ModelError
 from models.llamacpp import LlamaCppBackend
-from models.llamacpp.chat_template import MEDIA_MARKER, ChatTemplate
+from models.llamacpp.chat_template import LLAVA_15_TEMPLATE, MEDIA_MARKER, ChatTemplate
 from tests.cli_runner import sightline
 from tests.conftest import Vlm
 from tests.images import image_part
 from tests.reference_path import Item, Prompt, Reference, reused_sequence, whole
+from tests.tiny_families import MOONDREAM2_CT_VICUNA, write_spec
 
 N_CTX = 2048
 MAX_TOKENS = 8
@@ -65,9 +67,9 @@ def reference(family_vlm: Vlm) -> Iterator[Reference]:
 
 
 def render(ref: Reference, messages: Sequence[Message]) -> str:
-    """The prompt text the engine builds: the GGUF's own template, the vocabulary's BOS/EOS."""
-    metadata = ref.llm.metadata
-    template = metadata["tokenizer.chat_template"]
+    """The prompt text the engine builds: the GGUF's own template (LLaVA 1.5's where it
+    carries none, as Moondream2's does), the vocabulary's BOS/EOS."""
+    template = ref.llm.metadata.get("tokenizer.chat_template") or LLAVA_15_TEMPLATE
     bos = ref.piece(llama_cpp.llama_vocab_bos(ref.vocab)).decode()
     eos = ref.piece(llama_cpp.llama_vocab_eos(ref.vocab)).decode()
     add_bos = bool(llama_cpp.llama_vocab_get_add_bos(ref.vocab))
@@ -189,6 +191,22 @@ def test_follow_ups_with_reuse_equal_one_pass_over_the_cached_sequence(
         assert_same_greedy(reference, expected, text, f"turn {n}")
         cached, previous, generated = sequence, prompt, expected
         history.append(Message.text("assistant", reference.text(expected).lstrip()))
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=ModelError,
+    reason="the engine renders a template name as Jinja: 'vicuna' holds no media marker",
+)
+def test_moondream2_as_the_catalog_ships_it_answers(tmp_path: Path) -> None:
+    """Its template is a name llama.cpp resolves (``USER: ...\nASSISTANT:``), not Jinja."""
+    model, mmproj = write_spec(MOONDREAM2_CT_VICUNA, tmp_path)
+    backend = LlamaCppBackend(model, mmproj, n_ctx=N_CTX, n_threads=2)
+    try:
+        text, _ = answer(backend, [user("What is in this picture?", wide((200, 30, 30)))])
+    finally:
+        backend.close()
+    assert text.strip()
 
 
 # -- the cache --------------------------------------------------------------------------

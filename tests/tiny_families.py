@@ -1,17 +1,19 @@
 """Tiny random-weight pairs of every model family the catalog offers.
 
 ``tests/tinyvlm.py`` writes LLaVA-1.5-shaped pairs; the catalog also offers
-Qwen2.5-VL, Gemma 3, SmolVLM2, LLaVA 1.6 and MiniCPM-V 2.6, whose text
-architectures, projectors, vocabularies and chat templates differ in exactly
-the ways that break an engine: M-RoPE positions that are not token counts,
-non-causal image attention, images split into several chunks with text
+Qwen2.5-VL, Gemma 3, SmolVLM2, LLaVA 1.6, MiniCPM-V 2.6 and Moondream2, whose
+text architectures, projectors, vocabularies and chat templates differ in
+exactly the ways that break an engine: M-RoPE positions that are not token
+counts, non-causal image attention, images split into several chunks with text
 between them, templates that iterate typed content parts, vocabularies that
-add no BOS. Each pair here is built from the keys and tensor shapes llama.cpp's
-own loaders read (``src/llama-model.cpp``, ``tools/mtmd/clip.cpp``,
+add no BOS, a GGUF that carries no template at all. Each pair here is built
+from the keys and tensor shapes llama.cpp's own loaders read
+(``src/llama-model.cpp``, ``src/models/*.cpp``, ``tools/mtmd/clip.cpp``,
 ``clip-impl.h``, ``mtmd.cpp`` of the llama.cpp that llama-cpp-python 0.3.36
-vendors), carries its family's real chat template and the special tokens that
-template and mtmd use, and keeps tinyvlm's bias channel so answers are
-deterministic printable text. Each is a few MB of F32 and takes about a second.
+vendors), carries its family's real chat template (or, like Moondream2's file,
+none) and the special tokens that template and mtmd use, and keeps tinyvlm's
+bias channel so answers are deterministic printable text. Each is a few MB of
+F32 and takes about a second.
 """
 
 from __future__ import annotations
@@ -151,13 +153,16 @@ class FamilySpec:
     name: str
     text_arch: str
     projector: str
-    template: str
+    template: str | None
+    """The GGUF's ``tokenizer.chat_template``; None where the family's GGUF carries none."""
     seed: int = 10
     n_embd: int = 64
     n_layers: int = 2
     n_heads: int = 4
     n_kv_heads: int = 2
     head_dim: int = 16
+    rope_dims: int = 0
+    """Rotated dimensions per head (``rope.dimension_count``); 0 rotates the whole head."""
     n_ff: int = 128
     context_length: int = 4096
     rope_sections: tuple[int, ...] = ()
@@ -255,6 +260,30 @@ MINICPMV26 = FamilySpec(
     extra={"minicpmv_version": 3, "query_num": 16},
 )
 
+MOONDREAM2 = FamilySpec(
+    family="moondream2",
+    name="tiny-moondream2",
+    text_arch="phi2",
+    projector="mlp",
+    # vikhyatk's moondream2-text-model-f16.gguf carries no tokenizer.chat_template, so
+    # none is written here either: the engine then prompts with its LLaVA-1.5 template.
+    template=None,
+    seed=17,
+    n_kv_heads=4,  # phi-2 has no grouped-query attention
+    rope_dims=8,  # partial rotary: Moondream2 rotates 32 of each head's 64 dimensions
+    n_ff=256,  # phi-2's converter writes 4 x n_embd
+    context_length=2048,
+    image_size=70,  # 5x5 patches: 25 image tokens, an odd grid like Moondream2's 27x27
+    v_layers=3,
+    extra={"mm_hidden": 128},
+)
+"""phi2 text model (parallel attention and MLP, LayerNorm with biases, fused QKV, output
+bias), GPT-2 vocabulary whose one special token is BOS and EOS, SigLIP tower, LLaVA MLP."""
+
+MOONDREAM2_CT_VICUNA = replace(MOONDREAM2, name="tiny-moondream2-ct-vicuna", template="vicuna")
+"""The catalog's text file (ggml-org's ``..._ct-vicuna.gguf``) sets ``tokenizer.chat_template``
+to ``vicuna``: the name of one of llama.cpp's built-in templates, not Jinja."""
+
 FAMILIES: dict[str, FamilySpec | VlmSpec] = {
     "llava-1.5": SPEC_A,
     "llava-1.6": LLAVA_16,
@@ -262,6 +291,7 @@ FAMILIES: dict[str, FamilySpec | VlmSpec] = {
     "gemma3": GEMMA3,
     "smolvlm2": SMOLVLM2,
     "minicpm-v-2.6": MINICPMV26,
+    "moondream2": MOONDREAM2,
 }
 """Every family the catalog offers, by name; LLaVA 1.5 is tinyvlm's own SPEC_A."""
 
@@ -332,6 +362,8 @@ def _vocab(spec: FamilySpec) -> tuple[Vocab, str | None]:
         return _smollm_vocab(), "smollm"
     if spec.family == "gemma3":
         return _gemma_vocab(), None
+    if spec.family == "moondream2":
+        return bpe_vocab(chatml=False), "phi-2"  # codegen's GPT-2 BPE
     raise ValueError(f"no vocabulary for {spec.family}")
 
 
@@ -339,6 +371,9 @@ def _vocab(spec: FamilySpec) -> tuple[Vocab, str | None]:
 
 
 def _write_text_model(spec: FamilySpec, path: Path, rng: np.random.Generator) -> None:
+    if spec.text_arch == "phi2":
+        _write_phi2_model(spec, path, rng)
+        return
     vocab, pre = _vocab(spec)
     n, hd, s = spec.n_embd, spec.head_dim, spec.weight_scale
     n_q, n_kv = spec.n_heads * hd, spec.n_kv_heads * hd
@@ -382,7 +417,8 @@ def _write_text_model(spec: FamilySpec, path: Path, rng: np.random.Generator) ->
     w.add_token_types(vocab.types)
     w.add_bos_token_id(special["bos"])
     w.add_eos_token_id(special["eos"])
-    w.add_chat_template(spec.template)
+    if spec.template is not None:
+        w.add_chat_template(spec.template)
 
     n_vocab = len(vocab.tokens)
     embd = random_normal(rng, (n_vocab, n), 0.5)
@@ -414,6 +450,69 @@ def _write_text_model(spec: FamilySpec, path: Path, rng: np.random.Generator) ->
         down = random_normal(rng, (n, spec.n_ff), s)
         down[channel, :] = 0.0
         w.add_tensor(f"{blk}.ffn_down.weight", down)
+    finish_gguf(w)
+
+
+def _write_phi2_model(spec: FamilySpec, path: Path, rng: np.random.Generator) -> None:
+    """phi-2 as llama.cpp's phi2 loader reads it (``src/models/phi2.cpp``).
+
+    Attention and MLP run in parallel on one LayerNorm's output; every norm and
+    projection has a bias; Q, K and V are one fused ``attn_qkv`` (Moondream2's
+    file has 245 tensors: 10 per block for 24 blocks, plus 5); the output has a
+    bias too. LayerNorm subtracts the mean, so a channel held constant in the
+    residual stream would not stay constant: the final norm makes the bias
+    channel itself (weight 0, bias 1 there), whatever its input.
+    """
+    vocab, pre = _vocab(spec)
+    special = vocab.special or {}
+    n, hd, s = spec.n_embd, spec.head_dim, spec.weight_scale
+    n_q, n_kv = spec.n_heads * hd, spec.n_kv_heads * hd
+    channel = n - 1
+    w = gguf.GGUFWriter(str(path), "phi2")
+    w.add_name(spec.name)
+    w.add_context_length(spec.context_length)
+    w.add_embedding_length(n)
+    w.add_block_count(spec.n_layers)
+    w.add_feed_forward_length(spec.n_ff)
+    w.add_head_count(spec.n_heads)
+    w.add_head_count_kv(spec.n_kv_heads)
+    w.add_layer_norm_eps(1e-5)
+    w.add_rope_dimension_count(spec.rope_dims or hd)
+    w.add_file_type(gguf.LlamaFileType.ALL_F32)
+    w.add_tokenizer_model("gpt2")
+    w.add_tokenizer_pre(pre or "")
+    w.add_token_list(vocab.tokens)
+    w.add_token_types(vocab.types)
+    w.add_token_merges(vocab.merges or [])
+    w.add_bos_token_id(special["bos"])
+    w.add_eos_token_id(special["eos"])
+    w.add_unk_token_id(special["unk"])
+    w.add_add_bos_token(False)  # what llama.cpp's phi-2 converter writes
+    if spec.template is not None:
+        w.add_chat_template(spec.template)
+
+    n_vocab = len(vocab.tokens)
+    out = random_normal(rng, (n_vocab, n), 0.5)
+    out[:, channel] = vocab.bias
+    norm_w, norm_b = np.ones(n, np.float32), np.zeros(n, np.float32)
+    norm_w[channel], norm_b[channel] = 0.0, 1.0
+    w.add_tensor("token_embd.weight", random_normal(rng, (n_vocab, n), 0.5))
+    w.add_tensor("output_norm.weight", norm_w)
+    w.add_tensor("output_norm.bias", norm_b)
+    w.add_tensor("output.weight", out)
+    w.add_tensor("output.bias", random_normal(rng, (n_vocab,), s))
+    for i in range(spec.n_layers):
+        blk = f"blk.{i}"
+        w.add_tensor(f"{blk}.attn_norm.weight", np.ones(n, np.float32))
+        w.add_tensor(f"{blk}.attn_norm.bias", np.zeros(n, np.float32))
+        w.add_tensor(f"{blk}.attn_qkv.weight", random_normal(rng, (n_q + 2 * n_kv, n), s))
+        w.add_tensor(f"{blk}.attn_qkv.bias", random_normal(rng, (n_q + 2 * n_kv,), s))
+        w.add_tensor(f"{blk}.attn_output.weight", random_normal(rng, (n, n_q), s))
+        w.add_tensor(f"{blk}.attn_output.bias", random_normal(rng, (n,), s))
+        w.add_tensor(f"{blk}.ffn_up.weight", random_normal(rng, (spec.n_ff, n), s))
+        w.add_tensor(f"{blk}.ffn_up.bias", random_normal(rng, (spec.n_ff,), s))
+        w.add_tensor(f"{blk}.ffn_down.weight", random_normal(rng, (n, spec.n_ff), s))
+        w.add_tensor(f"{blk}.ffn_down.bias", random_normal(rng, (n,), s))
     finish_gguf(w)
 
 
@@ -527,6 +626,18 @@ def _write_projector(spec: FamilySpec, path: Path, rng: np.random.Generator) -> 
         shuffled = v * spec.extra["scale_factor"] ** 2
         fc = _channel_free(random_normal(rng, (n, shuffled), 0.3), channel, 0)
         w.add_tensor("mm.model.fc.weight", fc)
+    elif spec.projector == "mlp":
+        # Moondream2's projector: a SigLIP tower (no class embedding) under LLaVA's MLP head.
+        _projector_header(spec, w, n, (SIGLIP_MEAN, SIGLIP_STD))
+        w.add_bool("clip.has_llava_projector", True)
+        w.add_bool("clip.use_gelu", True)
+        _siglip_embeddings(spec, w, rng, (spec.image_size // spec.patch_size) ** 2)
+        _vision_tower(spec, w, rng, qwen=False)
+        hidden = spec.extra["mm_hidden"]
+        w.add_tensor("mm.0.weight", random_normal(rng, (hidden, v), s))
+        w.add_tensor("mm.0.bias", np.zeros(hidden, np.float32))
+        w.add_tensor("mm.2.weight", random_normal(rng, (n, hidden), 0.3))
+        w.add_tensor("mm.2.bias", np.zeros(n, np.float32))
     elif spec.projector == "resampler":
         # MiniCPM-V's converter writes projection_dim 0; the width is the resampler's.
         _projector_header(spec, w, 0, (SIGLIP_MEAN, SIGLIP_STD))

@@ -177,7 +177,9 @@ def spm_vocab() -> Vocab:
     )
 
 
-def bpe_vocab() -> Vocab:
+def bpe_vocab(*, chatml: bool = True) -> Vocab:
+    """GPT-2 byte-level BPE; ``chatml=False`` keeps GPT-2's one special token, as codegen and
+    phi-2 do (``<|endoftext|>`` is BOS, EOS and UNK at once), instead of ChatML's three."""
     symbols = gpt2_byte_symbols()
     tokens = list(symbols)
     types = [NORMAL] * 256
@@ -196,25 +198,18 @@ def bpe_vocab() -> Vocab:
                     types.append(NORMAL)
                     bias.append(WORD_BONUS if merged.startswith(space) and len(merged) > 3 else 0.0)
                 current = merged
-    specials = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+    specials = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"] if chatml else ["<|endoftext|>"]
     ids = {}
     for s in specials:
         ids[s] = len(tokens)
         tokens.append(s)
         types.append(CONTROL)
         bias.append(BAN)
-    return Vocab(
-        tokens,
-        types,
-        np.array(bias, np.float32),
-        merges=merges,
-        special={
-            "bos": ids["<|endoftext|>"],
-            "eos": ids["<|im_end|>"],
-            "eot": ids["<|im_end|>"],
-            "pad": ids["<|endoftext|>"],
-        },
-    )
+    end = ids["<|endoftext|>"]
+    special = {"bos": end, "eos": end, "unk": end}
+    if chatml:
+        special = {"bos": end, "eos": ids["<|im_end|>"], "eot": ids["<|im_end|>"], "pad": end}
+    return Vocab(tokens, types, np.array(bias, np.float32), merges=merges, special=special)
 
 
 # -- writers ------------------------------------------------------------------
