@@ -80,3 +80,11 @@ def test_a_template_that_drops_images_is_an_error_naming_the_model() -> None:
     )
     with pytest.raises(ModelError, match=r"Blind 2B.*image"):
         t.render(conversation())
+
+
+def test_a_template_that_is_a_llama_cpp_name_is_rendered_by_llama_cpp() -> None:
+    t = template("vicuna", bos="<|endoftext|>", add_bos=False)
+    assert t.render(conversation()) == (
+        f"USER: {MEDIA_MARKER}\nWhat is in the picture?\nASSISTANT: A red square.</s>\n"
+        f"USER: And this one?{MEDIA_MARKER}\n\nASSISTANT:"
+    )

@@ -19,7 +19,7 @@ from PIL import Image
 from desktop.session import ChatSession
 from models.backend import GenParams, Usage
 from models.conversation import ImagePart, Message, TextPart
-from models.errors import ContextOverflowError, ModelError
+from models.errors import ContextOverflowError
 from models.llamacpp import LlamaCppBackend
 from models.llamacpp.chat_template import LLAVA_15_TEMPLATE, MEDIA_MARKER, ChatTemplate
 from tests.cli_runner import sightline
@@ -193,11 +193,6 @@ def test_follow_ups_with_reuse_equal_one_pass_over_the_cached_sequence(
         history.append(Message.text("assistant", reference.text(expected).lstrip()))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ModelError,
-    reason="the engine renders a template name as Jinja: 'vicuna' holds no media marker",
-)
 def test_moondream2_as_the_catalog_ships_it_answers(tmp_path: Path) -> None:
     """Its template is a name llama.cpp resolves (``USER: ...\nASSISTANT:``), not Jinja."""
     model, mmproj = write_spec(MOONDREAM2_CT_VICUNA, tmp_path)

@@ -18,6 +18,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from models.conversation import ImagePart, Message, TextPart
 from models.errors import ModelError
+from models.llamacpp.builtin_templates import apply_builtin, builtin_names
 from models.llamacpp.prepared_images import MEDIA_MARKER
 
 LLAVA_15_TEMPLATE = (
@@ -82,6 +83,8 @@ class ChatTemplate:
     def __init__(
         self, source: str, *, bos_token: str, eos_token: str, add_bos: bool, model_name: str
     ) -> None:
+        self._builtin = source.strip() if source.strip() in builtin_names() else None
+        """A llama.cpp template name (``vicuna``) in place of Jinja."""
         env = ImmutableSandboxedEnvironment(
             trim_blocks=True, lstrip_blocks=True, extensions=[jinja2.ext.loopcontrols]
         )
@@ -105,6 +108,10 @@ class ChatTemplate:
         return MEDIA_MARKER in text and all(t in text for t in _PROBE_TEXTS)
 
     def _render_dicts(self, messages: list[dict[str, Any]]) -> str:
+        if self._builtin is not None:
+            if any(not isinstance(m["content"], str) for m in messages):
+                raise jinja2.TemplateError("llama.cpp's named templates take text content")
+            return apply_builtin(self._builtin, [(m["role"], m["content"]) for m in messages])
         return self._template.render(
             messages=messages,
             add_generation_prompt=True,
