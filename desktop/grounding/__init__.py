@@ -13,11 +13,15 @@ from __future__ import annotations
 from desktop.grounding.conventions import Convention, convention_for, load_conventions
 from desktop.grounding.mapping import Box, Point, to_original
 from desktop.grounding.parse import Found, parse_answer
+from desktop.grounding.request import NO_BOX, GroundingRequest, Located
 
 __all__ = [
+    "NO_BOX",
     "Box",
     "Convention",
     "Found",
+    "GroundingRequest",
+    "Located",
     "Point",
     "convention_for",
     "load_conventions",
