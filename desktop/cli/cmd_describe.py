@@ -12,7 +12,7 @@ import argparse
 import json
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,7 @@ DEFAULT_PRESET = "detailed"
 GROUNDING_PRESETS = ("detect", "point")
 
 
-def _add_model_options(p: argparse.ArgumentParser) -> None:
+def add_model_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("model")
     g.add_argument("--model", metavar="NAME", help="a model from `sightline models list`")
     g.add_argument("--model-path", metavar="GGUF", help="a text model GGUF file")
@@ -49,7 +49,7 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
-    _add_model_options(p)
+    add_model_options(p)
     p.add_argument("--pages", metavar="SPEC", help="PDF pages, e.g. 1-3,7 (default: up to 20)")
     p.add_argument("--max-tokens", type=int, metavar="N", help="longest answer, in tokens")
     p.add_argument("--json", action="store_true", help="print one JSON object per answer")
@@ -83,7 +83,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     p = sub.add_parser("chat", help="a conversation: one message per stdin line")
     p.add_argument("files", nargs="*", metavar="FILE")
-    _add_model_options(p)
+    add_model_options(p)
     p.add_argument("--pages", metavar="SPEC", help="PDF pages, e.g. 1-3,7")
     p.add_argument("--max-tokens", type=int, metavar="N")
     p.add_argument("--json", action="store_true", help="one JSON object per turn")
@@ -244,17 +244,23 @@ def ask_once(
     params: GenParams,
     preset: bool = False,
     grounding: GroundingRequest | None = None,
-    images: list[ImagePart] | None = None,
+    prepare: Callable[[int], list[ImagePart]] | None = None,
 ) -> int:
-    """One question, one answer. ``images`` are already prepared (a screen capture)."""
+    """One question, one answer; ``prepare`` makes the images that were never files.
+
+    It is given the model's largest useful image side (a screen capture is
+    prepared like a file, once the model is known).
+    """
     setup = _Setup(args, cacheable=preset and params.temperature == 0)
     try:
         convention = convention_for(setup.choice.label, setup.choice.path, setup.choice.mmproj)
         if grounding is not None and grounding.kind is not None:
             prompt = grounding.prompt(convention)
         with interrupt_cancels(setup.cancel):
-            if images is None:
+            if prepare is None:
                 images = _ingest(files, setup.choice, setup.settings, args.pages, setup.cancel)
+            else:
+                images = prepare(setup.choice.max_image_side(setup.settings))
             if setup.cancel.is_set():
                 return EXIT_INTERRUPTED
             session = ChatSession(
@@ -281,7 +287,7 @@ def ask_once(
         setup.close()
 
 
-def _params(
+def gen_params(
     preset: Preset | None, args: argparse.Namespace, fields: tuple[str, ...] | None
 ) -> GenParams:
     max_tokens = args.max_tokens or (preset.max_tokens if preset else 512)
@@ -309,7 +315,7 @@ def run_describe(args: argparse.Namespace) -> int:
         prompt = preset.render(fields)
         if preset.min_images > 1 and len(args.files) < preset.min_images:
             raise InputError(f"the {preset.name} preset needs at least {preset.min_images} images")
-    params = _params(preset, args, fields if preset else None)
+    params = gen_params(preset, args, fields if preset else None)
     grounding = grounding_request(args, args.files, preset.name if preset else None)
     return ask_once(
         args, args.files, prompt, params, preset=preset is not None, grounding=grounding
@@ -320,7 +326,7 @@ def run_ask(args: argparse.Namespace) -> int:
     if args.preset:
         preset = get_preset(args.preset)
         grounding = grounding_request(args, args.items, args.preset)
-        params = _params(preset, args, None)
+        params = gen_params(preset, args, None)
         return ask_once(args, args.items, preset.prompt, params, preset=True, grounding=grounding)
     if len(args.items) < 2:
         raise InputError(
@@ -328,7 +334,7 @@ def run_ask(args: argparse.Namespace) -> int:
         )
     *files, question = args.items
     grounding = grounding_request(args, files, None)
-    return ask_once(args, files, question, _params(None, args, None), grounding=grounding)
+    return ask_once(args, files, question, gen_params(None, args, None), grounding=grounding)
 
 
 def _parse_chat_line(line: str) -> tuple[str, list[str]]:
