@@ -17,7 +17,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QAbstractNativeEventFilter, QObject, QSocketNotifier, Signal, Slot
+from PySide6.QtCore import QAbstractNativeEventFilter, QObject, QSocketNotifier, Signal
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QApplication
 
@@ -360,56 +360,17 @@ class _CarbonHotKey(_Backend):
 
 # -- Wayland: the xdg-desktop-portal GlobalShortcuts interface ------------------------
 
-_PORTAL = "org.freedesktop.portal.Desktop"
-_PORTAL_PATH = "/org/freedesktop/portal/desktop"
-_SHORTCUTS = "org.freedesktop.portal.GlobalShortcuts"
-NO_PORTAL = (
-    "this Wayland desktop offers no global shortcuts (no org.freedesktop.portal.GlobalShortcuts); "
-    "use the tray icon's Capture region, or bind `sightline capture` in your desktop's settings"
-)
-
 
 class _PortalShortcut(_Backend):
-    """CreateSession, then BindShortcuts; the desktop asks the user and sends Activated."""
+    """A GlobalShortcuts session; the desktop may ask the user, then sends Activated."""
 
     def start(self) -> str | None:
-        from PySide6.QtDBus import QDBusConnection, QDBusInterface, QDBusMessage
+        from desktop.portal import PortalUnavailable, ShortcutSession
 
-        bus = QDBusConnection.sessionBus()
-        if not bus.isConnected():
-            return NO_PORTAL + " — there is no session D-Bus"
-        props = QDBusInterface(_PORTAL, _PORTAL_PATH, "org.freedesktop.DBus.Properties", bus)
-        version = props.call("Get", _SHORTCUTS, "version")
-        if version.type() == QDBusMessage.MessageType.ErrorMessage:
-            return NO_PORTAL
-        self.bus = bus
-        self.portal = QDBusInterface(_PORTAL, _PORTAL_PATH, _SHORTCUTS, bus)
-        self.receiver = _PortalReceiver(self)
-        token = f"sightline{os.getpid()}"
-        reply = self.portal.call(
-            "CreateSession", {"handle_token": token, "session_handle_token": token}
-        )
-        if reply.type() == QDBusMessage.MessageType.ErrorMessage:
-            return f"{NO_PORTAL} ({reply.errorMessage()})"
-        request = str(reply.arguments()[0])
-        bus.connect(
-            _PORTAL,
-            request,
-            "org.freedesktop.portal.Request",
-            "Response",
-            self.receiver,
-            b"2session(QDBusMessage)",
-        )
-        return None
-
-    session: str | None = None
-
-    def bind(self, session: str) -> None:
-        self.session = session
         trigger = "+".join(
             [
-                m
-                for m, on in (
+                name
+                for name, on in (
                     ("CTRL", self.key.ctrl),
                     ("ALT", self.key.alt),
                     ("SHIFT", self.key.shift),
@@ -419,45 +380,25 @@ class _PortalShortcut(_Backend):
             ]
             + [self.key.name.lower()]
         )
-        shortcut = (
-            "capture-region",
-            {"description": "Capture a region and ask Sightline", "preferred_trigger": trigger},
-        )
-        self.portal.call("BindShortcuts", session, [shortcut], "", {})
-        self.bus.connect(
-            _PORTAL,
-            _PORTAL_PATH,
-            _SHORTCUTS,
-            "Activated",
-            self.receiver,
-            b"2activated(QDBusMessage)",
-        )
+        try:
+            self.session: ShortcutSession | None = ShortcutSession(
+                "capture-region", "Capture a region and ask Sightline", trigger
+            )
+        except PortalUnavailable as exc:
+            self.session = None
+            return str(exc)
+        self.notifier = QSocketNotifier(self.session.fileno(), QSocketNotifier.Type.Read)
+        self.notifier.activated.connect(self._drain)
+        return None
+
+    def _drain(self) -> None:
+        if self.session is not None:
+            for _ in range(self.session.poll()):
+                self.fire()
 
     def stop(self) -> None:
-        session = self.session
-        if session and hasattr(self, "bus"):
-            from PySide6.QtDBus import QDBusInterface
-
-            QDBusInterface(_PORTAL, session, "org.freedesktop.portal.Session", self.bus).call(
-                "Close"
-            )
+        session = getattr(self, "session", None)
+        if session is not None:
+            self.notifier.setEnabled(False)
+            session.close()
             self.session = None
-
-
-class _PortalReceiver(QObject):
-    def __init__(self, owner: _PortalShortcut) -> None:
-        super().__init__()
-        self.owner = owner
-
-    @Slot("QDBusMessage")
-    def session(self, message: Any) -> None:
-        args = message.arguments()
-        results = args[1] if len(args) > 1 and isinstance(args[1], dict) else {}
-        if args and int(args[0]) == 0 and results.get("session_handle"):
-            self.owner.bind(str(results["session_handle"]))
-
-    @Slot("QDBusMessage")
-    def activated(self, message: Any) -> None:
-        args = message.arguments()
-        if len(args) > 1 and str(args[1]) == "capture-region":
-            self.owner.fire()

@@ -13,13 +13,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from PySide6.QtCore import QBuffer, QByteArray, QEventLoop, QIODevice, QObject, QRect, QTimer, Slot
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QRect
 from PySide6.QtGui import QGuiApplication, QImage, QScreen
 
 from models.errors import InputError, SightlineError
-
-PORTAL_TIMEOUT_MS = 60_000
-"""The portal may show the user a dialog; a minute is plenty, and then we stop waiting."""
 
 
 class CaptureUnavailable(SightlineError):
@@ -65,73 +62,24 @@ def pick_screen(index: int | None) -> QScreen:
     return screens[index]
 
 
-class _PortalResponse(QObject):
-    """Receives the portal's Request.Response signal."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.code: int | None = None
-        self.uri = ""
-        self.loop = QEventLoop()
-
-    @Slot("QDBusMessage")
-    def handle(self, message: object) -> None:
-        args = message.arguments()  # type: ignore[attr-defined]
-        self.code = int(args[0]) if args else 2
-        results = args[1] if len(args) > 1 and isinstance(args[1], dict) else {}
-        self.uri = str(results.get("uri", ""))
-        self.loop.quit()
-
-
 def _portal_screenshot() -> QImage:
     """The whole desktop through org.freedesktop.portal.Screenshot (Wayland)."""
-    from PySide6.QtCore import QUrl
-    from PySide6.QtDBus import QDBusConnection, QDBusInterface, QDBusMessage
+    from desktop.portal import screenshot
 
-    bus = QDBusConnection.sessionBus()
-    none = (
-        "this Wayland desktop offers no screenshot portal (org.freedesktop.portal.Screenshot); "
-        "install xdg-desktop-portal and your desktop's backend, or capture from an X11 session"
-    )
-    if not bus.isConnected():
-        raise CaptureUnavailable(none + " — there is no session D-Bus")
-    token = f"sightline{os.getpid()}"
-    sender = bus.baseService().lstrip(":").replace(".", "_")
-    request = f"/org/freedesktop/portal/desktop/request/{sender}/{token}"
-    response = _PortalResponse()
-    bus.connect(
-        "org.freedesktop.portal.Desktop",
-        request,
-        "org.freedesktop.portal.Request",
-        "Response",
-        response,
-        b"2handle(QDBusMessage)",  # "2" is Qt's SLOT() prefix
-    )
-    portal = QDBusInterface(
-        "org.freedesktop.portal.Desktop",
-        "/org/freedesktop/portal/desktop",
-        "org.freedesktop.portal.Screenshot",
-        bus,
-    )
-    reply = portal.call("Screenshot", "", {"handle_token": token, "interactive": False})
-    if reply.type() == QDBusMessage.MessageType.ErrorMessage:
-        raise CaptureUnavailable(f"{none} ({reply.errorMessage()})")
-    QTimer.singleShot(PORTAL_TIMEOUT_MS, response.loop.quit)
-    response.loop.exec()
-    if response.code is None:
-        raise CaptureUnavailable("the screenshot portal did not answer within a minute")
-    if response.code != 0 or not response.uri:
-        raise CaptureUnavailable("the desktop declined the screenshot (cancelled or not allowed)")
-    image = QImage(QUrl(response.uri).toLocalFile())
+    path = screenshot()
+    image = QImage(str(path))
     if image.isNull():
-        raise CaptureUnavailable(f"the screenshot portal's file could not be read ({response.uri})")
-    return image
+        raise CaptureUnavailable(f"the screenshot portal's file could not be read ({path})")
+    return image.convertToFormat(QImage.Format.Format_RGB888)
 
 
 def grab_screen(screen: QScreen) -> QImage:
     """All of ``screen``, in physical pixels."""
-    app = QGuiApplication.instance()
-    if isinstance(app, QGuiApplication) and app.platformName() == "wayland":
+    # On a Wayland session even an XWayland client sees only its own windows: ask the portal.
+    if (
+        QGuiApplication.platformName() == "wayland"
+        or os.environ.get("XDG_SESSION_TYPE") == "wayland"
+    ):
         return _portal_screenshot()
     image = screen.grabWindow(0).toImage()
     if image.isNull() or image.width() == 0:
