@@ -241,7 +241,8 @@ class _HotKeyFilter(QAbstractNativeEventFilter):
         self.fire = fire
 
     def nativeEventFilter(self, event_type: Any, message: Any) -> Any:
-        if bytes(event_type) == b"windows_generic_MSG":
+        # A hot key without a window is a thread message: Qt's dispatcher filter sees it.
+        if bytes(event_type) in (b"windows_dispatcher_MSG", b"windows_generic_MSG"):
             from ctypes import wintypes
 
             msg = wintypes.MSG.from_address(int(message))
