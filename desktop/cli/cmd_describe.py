@@ -13,15 +13,18 @@ import io
 import json
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from desktop.cli.interrupts import EXIT_INTERRUPTED, interrupt_cancels
 from desktop.cli.numbers import MAX_TOKENS
 from desktop.cloud_policy import CloudOptIn
+from desktop.grounding import NO_BOX, GroundingRequest, convention_for
+from desktop.grounding.conventions import Kind as FindKind
 from desktop.history.store import HistoryStore
-from desktop.ingest import ingest_file
+from desktop.ingest import ingest_file, sniff_file
+from desktop.ingest.sniff import Kind
 from desktop.model_choice import ModelChoice, open_backend, resolve_model
 from desktop.paths import readable
 from desktop.presets import Preset, get_preset, load_presets
@@ -33,9 +36,10 @@ from models.conversation import ImagePart
 from models.errors import InputError, SightlineError, StorageError
 
 DEFAULT_PRESET = "detailed"
+GROUNDING_PRESETS = ("detect", "point")
 
 
-def _add_model_options(p: argparse.ArgumentParser) -> None:
+def add_model_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("model")
     g.add_argument("--model", metavar="NAME", help="a model from `sightline models list`")
     g.add_argument("--model-path", metavar="GGUF", help="a text model GGUF file")
@@ -49,11 +53,15 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
-    _add_model_options(p)
+    add_model_options(p)
     p.add_argument("--pages", metavar="SPEC", help="PDF pages, e.g. 1-3,7 (default: up to 20)")
     p.add_argument("--max-tokens", type=MAX_TOKENS, metavar="N", help="longest answer, in tokens")
     p.add_argument("--json", action="store_true", help="print one JSON object per answer")
     p.add_argument("--no-history", action="store_true", help="do not save this conversation")
+    p.add_argument("--objects", metavar="A, B", help="what --preset detect|point looks for")
+    p.add_argument(
+        "--annotate", metavar="OUT.png", help="write a copy of the image with the boxes drawn"
+    )
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -69,12 +77,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     p = sub.add_parser("ask", help="ask a question about images: ask FILE... QUESTION")
     p.add_argument("items", nargs="+", metavar="FILE... QUESTION")
+    p.add_argument(
+        "--preset",
+        choices=GROUNDING_PRESETS,
+        help="find the --objects (boxes or points) instead of asking a question",
+    )
     _add_common(p)
     p.set_defaults(func=run_ask)
 
     p = sub.add_parser("chat", help="a conversation: one message per stdin line")
     p.add_argument("files", nargs="*", metavar="FILE")
-    _add_model_options(p)
+    add_model_options(p)
     p.add_argument("--pages", metavar="SPEC", help="PDF pages, e.g. 1-3,7")
     p.add_argument("--max-tokens", type=MAX_TOKENS, metavar="N")
     p.add_argument("--json", action="store_true", help="one JSON object per turn")
@@ -211,25 +224,69 @@ class _Setup:
             self.store.close()
 
 
-def _ask_once(
+def grounding_request(
+    args: argparse.Namespace, files: Sequence[str], preset_name: str | None
+) -> GroundingRequest | None:
+    """What ``--preset detect|point``, ``--objects`` and ``--annotate`` ask for, checked early."""
+    kind: FindKind | None = (
+        "detect" if preset_name == "detect" else "point" if preset_name == "point" else None
+    )
+    if args.objects and kind is None:
+        raise InputError("--objects goes with --preset detect or --preset point")
+    if kind is None and not args.annotate:
+        return None
+    if len(files) != 1 or sniff_file(Path(files[0])) is Kind.PDF:
+        raise InputError("boxes and points need exactly one image file (not a PDF or several)")
+    return GroundingRequest(
+        source=Path(files[0]),
+        label=files[0],
+        kind=kind,
+        objects=args.objects,
+        annotate=Path(args.annotate) if args.annotate else None,
+    )
+
+
+def ask_once(
     args: argparse.Namespace,
     files: Sequence[str],
     prompt: str,
     params: GenParams,
     preset: bool = False,
+    grounding: GroundingRequest | None = None,
+    prepare: Callable[[int], list[ImagePart]] | None = None,
 ) -> int:
+    """One question, one answer; ``prepare`` makes the images that were never files.
+
+    It is given the model's largest useful image side (a screen capture is
+    prepared like a file, once the model is known).
+    """
     setup = _Setup(args, cacheable=preset and params.temperature == 0)
     try:
+        convention = convention_for(setup.choice.label, setup.choice.path, setup.choice.mmproj)
+        if grounding is not None and grounding.kind is not None:
+            prompt = grounding.prompt(convention)
         with interrupt_cancels(setup.cancel):
-            images = _ingest(files, setup.choice, setup.settings, args.pages, setup.cancel)
+            if prepare is None:
+                images = _ingest(files, setup.choice, setup.settings, args.pages, setup.cancel)
+            else:
+                images = prepare(setup.choice.max_image_side(setup.settings))
             if setup.cancel.is_set():
                 return EXIT_INTERRUPTED
             session = ChatSession(
                 setup.backend(), model_label=setup.choice.label, store=setup.store
             )
             result = _run_turn(session, prompt, images, params, setup.cancel, not args.json)
+        row = _turn_json(result, setup.choice.label, files, setup.choice.backend)
+        if grounding is not None:
+            located = grounding.locate(result.text, images, convention)
+            row["boxes"] = [b.as_json() for b in located.boxes]
+            row["points"] = [p.as_json() for p in located.points]
+            if not located.boxes and not located.points:
+                _say(NO_BOX)
+            if grounding.annotate is not None:
+                found = f"{len(located.boxes)} boxes, {len(located.points)} points"
+                _say(f"drew {found} on {grounding.annotate}")
         if args.json:
-            row = _turn_json(result, setup.choice.label, files, setup.choice.backend)
             print(json.dumps(row, ensure_ascii=False))
         if result.usage.finish_reason == "cancelled":
             _say("stopped; the partial answer was saved" if setup.store else "stopped")
@@ -239,7 +296,7 @@ def _ask_once(
         setup.close()
 
 
-def _params(
+def gen_params(
     preset: Preset | None, args: argparse.Namespace, fields: tuple[str, ...] | None
 ) -> GenParams:
     max_tokens = args.max_tokens or (preset.max_tokens if preset else 512)
@@ -265,17 +322,28 @@ def run_describe(args: argparse.Namespace) -> int:
         prompt = preset.render(fields)
         if preset.min_images > 1 and len(args.files) < preset.min_images:
             raise InputError(f"the {preset.name} preset needs at least {preset.min_images} images")
-    params = _params(preset, args, fields if preset else None)
-    return _ask_once(args, args.files, prompt, params, preset=preset is not None)
+    params = gen_params(preset, args, fields if preset else None)
+    grounding = grounding_request(args, args.files, preset.name if preset else None)
+    return ask_once(
+        args, args.files, prompt, params, preset=preset is not None, grounding=grounding
+    )
 
 
 def run_ask(args: argparse.Namespace) -> int:
+    if args.preset:
+        preset = get_preset(args.preset)
+        grounding = grounding_request(args, args.items, args.preset)
+        params = gen_params(preset, args, None)
+        return ask_once(args, args.items, preset.prompt, params, preset=True, grounding=grounding)
     if len(args.items) < 2:
         raise InputError(
             "ask needs at least one FILE and a QUESTION: sightline ask photo.jpg 'what is this?'"
         )
     *files, question = args.items
-    return _ask_once(args, files, readable(question), _params(None, args, None))
+    grounding = grounding_request(args, files, None)
+    return ask_once(
+        args, files, readable(question), gen_params(None, args, None), grounding=grounding
+    )
 
 
 def _parse_chat_line(line: str) -> tuple[str, list[str]]:

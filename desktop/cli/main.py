@@ -26,6 +26,7 @@ _COMMAND_MODULES = (
     "desktop.cli.cmd_gui",
     "desktop.cli.cmd_keys",
     "desktop.cli.cmd_cache",
+    "desktop.cli.cmd_capture",
 )
 
 
@@ -41,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 _COMMANDS = frozenset(
-    {"describe", "ask", "chat", "presets", "history", "models", "open", "keys", "cache"}
+    {"describe", "ask", "chat", "presets", "history", "models", "open", "keys", "cache", "capture"}
 )
 
 

@@ -15,6 +15,7 @@ import struct
 import threading
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TextIO
 
@@ -38,6 +39,42 @@ Image.MAX_IMAGE_PIXELS = None
 
 _WHITE = (255, 255, 255)
 _log = logging.getLogger(__name__)
+
+_ORIENTATION = 0x0112
+
+
+@dataclass(frozen=True, slots=True)
+class SourceGeometry:
+    """How a file's stored pixels relate to what the model saw.
+
+    ``prepare_image`` turns the stored grid upright (EXIF ``orientation``,
+    1-8) and then downscales; with this and the sent size, a position the
+    model names can be mapped back to the file's own pixels.
+    """
+
+    width: int
+    height: int
+    orientation: int = 1
+
+    @property
+    def upright_size(self) -> tuple[int, int]:
+        """The size after the EXIF rotation: orientations 5-8 swap the sides."""
+        if self.orientation in (5, 6, 7, 8):
+            return self.height, self.width
+        return self.width, self.height
+
+
+def source_geometry(source: Path | bytes, label: str) -> SourceGeometry:
+    """The stored size and EXIF orientation, read from the header only (no decoding)."""
+    stream: IO[bytes] | Path = io.BytesIO(source) if isinstance(source, bytes) else source
+    try:
+        with Image.open(stream) as img:
+            orientation = img.getexif().get(_ORIENTATION, 1)
+            return SourceGeometry(
+                img.width, img.height, orientation if orientation in range(1, 9) else 1
+            )
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise InputError.for_file(label, f"the image could not be read ({exc})") from exc
 
 
 def fit_size(width: int, height: int, max_side: int) -> tuple[int, int]:
