@@ -3,13 +3,32 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
+from PySide6.QtCore import QEvent, QObject
+from PySide6.QtGui import QFileOpenEvent
 from PySide6.QtWidgets import QApplication, QWidget
 
 from desktop.settings import load_settings
 from desktop.ui import single_instance, theme
 from desktop.ui.main_window import MainWindow
+
+
+class FileOpenFilter(QObject):
+    """macOS: Finder hands files to a running app (Open With, a drop on the Dock icon, the
+    first launch with a document) as ``QFileOpenEvent``s, never in argv."""
+
+    def __init__(self, handler: Callable[[str, list[str]], None]) -> None:
+        super().__init__()
+        self._handler = handler
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() != QEvent.Type.FileOpen or not isinstance(event, QFileOpenEvent):
+            return False
+        if event.file():
+            self._handler("open", [event.file()])
+        return True
 
 
 def run(files: list[str], popup: bool = False) -> int:
@@ -42,7 +61,10 @@ def run(files: list[str], popup: bool = False) -> int:
             window.attach_files(paths)
 
     server = single_instance.InstanceServer(handle)
+    file_open = FileOpenFilter(handle)
+    app.installEventFilter(file_open)
     handle("popup" if popup else "open", absolute)
     code = app.exec()
+    app.removeEventFilter(file_open)
     server.close()
     return code
