@@ -10,9 +10,7 @@ from PySide6.QtCore import QEvent, QObject
 from PySide6.QtGui import QFileOpenEvent
 from PySide6.QtWidgets import QApplication, QWidget
 
-from desktop.settings import load_settings
-from desktop.ui import single_instance, theme
-from desktop.ui.main_window import MainWindow
+from desktop.ui import single_instance
 
 
 class FileOpenFilter(QObject):
@@ -39,6 +37,12 @@ def run(files: list[str], popup: bool = False) -> int:
     absolute = [str(Path(f).resolve()) for f in files]
     if single_instance.forward("popup" if popup else "open", absolute):
         return 0
+    # Only the first instance needs the window: a right-click on a running Sightline hands
+    # its file over without loading the window's modules (the popup starts sooner).
+    from desktop.settings import load_settings
+    from desktop.ui import theme
+    from desktop.ui.main_window import MainWindow
+
     settings = load_settings()
     theme.apply(app, settings.theme)
     window = MainWindow(settings)
