@@ -6,7 +6,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject
+from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtGui import QFileOpenEvent
 from PySide6.QtWidgets import QApplication, QWidget
 
@@ -29,6 +29,38 @@ class FileOpenFilter(QObject):
         return True
 
 
+# Explorer starts one process per selected file (MultiSelectModel=Player); they arrive
+# within a moment of each other, so the first instance waits this long to gather them.
+# Other file managers pass the whole selection in one call, so there is nothing to wait for.
+GATHER_MS = 400 if sys.platform == "win32" else 0
+
+
+class PopupGatherer(QObject):
+    """Collects popup requests arriving within ``window_ms`` into one batch."""
+
+    def __init__(self, show: Callable[[list[str]], None], window_ms: int = GATHER_MS) -> None:
+        super().__init__()
+        self._show = show
+        self._pending: list[str] = []
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(window_ms)
+        self._timer.timeout.connect(self._flush)
+        self._window_ms = window_ms
+
+    def add(self, paths: list[str]) -> None:
+        self._pending += [p for p in paths if p not in self._pending]
+        if self._window_ms <= 0:
+            self._flush()
+        elif not self._timer.isActive():
+            self._timer.start()
+
+    def _flush(self) -> None:
+        batch, self._pending = self._pending, []
+        if batch:
+            self._show(batch)
+
+
 def run(files: list[str], popup: bool = False) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
@@ -48,15 +80,23 @@ def run(files: list[str], popup: bool = False) -> int:
     window = MainWindow(settings)
     popups: list[QWidget] = []
 
+    def show_popup(paths: list[str]) -> None:
+        from desktop.ui.popup import PopupWindow
+        from desktop.ui.popup_batch import PopupBatch
+
+        if len(paths) == 1:
+            view: QWidget = PopupWindow(window, Path(paths[0]))
+        else:
+            view = PopupBatch(window, [Path(p) for p in paths])
+        popups.append(view)
+        view.show()
+        view.raise_()
+
+    gatherer = PopupGatherer(show_popup)
+
     def handle(action: str, paths: list[str]) -> None:
         if action == "popup":
-            from desktop.ui.popup import PopupWindow
-
-            for path in paths:
-                view = PopupWindow(window, Path(path))
-                popups.append(view)
-                view.show()
-                view.raise_()
+            gatherer.add(paths)
             return
         window.show()
         window.raise_()
