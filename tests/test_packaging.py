@@ -21,6 +21,8 @@ from PIL import Image
 
 from tests.conftest import REPO
 
+# Freezing alone takes minutes on a small machine: the frozen tests get more than the default.
+FROZEN_TIMEOUT = pytest.mark.timeout(2400)
 BUILD = [sys.executable, str(REPO / "packaging" / "build.py")]
 HKCU_DESCRIBE = r"HKCU\Software\Classes\SystemFileAssociations\image\shell\Sightline.Describe"
 
@@ -182,6 +184,7 @@ def frozen_deb(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+@FROZEN_TIMEOUT
 def test_frozen_describe_json_answers_with_the_tiny_model(
     frozen_deb: Path, vlm_a: Any, tmp_path: Path, sightline_home: Path
 ) -> None:
@@ -200,6 +203,7 @@ def test_frozen_describe_json_answers_with_the_tiny_model(
     assert answer["files"] == [str(photo)]
 
 
+@FROZEN_TIMEOUT
 def test_frozen_window_starts_offscreen(
     frozen_deb: Path, tmp_path: Path, sightline_home: Path
 ) -> None:
@@ -218,6 +222,7 @@ def test_frozen_window_starts_offscreen(
     assert exited is None, err
 
 
+@FROZEN_TIMEOUT
 def test_frozen_integrate_points_at_the_frozen_program(
     frozen_deb: Path, tmp_path: Path, sightline_home: Path
 ) -> None:
