@@ -36,6 +36,7 @@ NAME = "Sightline"
 ICON_SIZES = (16, 22, 24, 32, 48, 64, 128, 256, 512)
 # Where each missing tool comes from, so the error says what to install.
 TOOLS = {
+    "dpkg": "the Debian package dpkg (apt-get install dpkg)",
     "dpkg-deb": "the Debian package dpkg (apt-get install dpkg)",
     "makensis": "NSIS (apt-get install nsis, or choco install nsis on Windows)",
     "codesign": "Xcode's command line tools (xcode-select --install)",
@@ -92,7 +93,8 @@ def render_icons(out: Path) -> dict[int, Path]:
     from PySide6.QtGui import QGuiApplication, QImage, QPainter
     from PySide6.QtSvg import QSvgRenderer
 
-    app = QGuiApplication.instance() or QGuiApplication([])
+    app = QGuiApplication.instance() or QGuiApplication([])  # held while rendering
+    assert app is not None
     out.mkdir(parents=True, exist_ok=True)
     (out / "sightline.svg").write_text(SVG, encoding="utf-8")
     renderer = QSvgRenderer(QByteArray(SVG.encode()))
@@ -105,7 +107,6 @@ def render_icons(out: Path) -> dict[int, Path]:
         painter.end()
         pngs[size] = out / f"sightline-{size}.png"
         image.save(str(pngs[size]))
-    del app
     from PIL import Image
 
     big = Image.open(pngs[512])
@@ -145,7 +146,7 @@ def freeze(out: Path) -> Path:
 
 def _deb_arch() -> str:
     return subprocess.run(
-        [need("dpkg-deb").replace("dpkg-deb", "dpkg"), "--print-architecture"],
+        [need("dpkg"), "--print-architecture"],
         capture_output=True,
         text=True,
         check=True,
