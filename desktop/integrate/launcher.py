@@ -25,7 +25,11 @@ def current_platform() -> str:
 
 def current_command() -> tuple[str, ...]:
     if getattr(sys, "frozen", False):
-        return (str(Path(sys.executable).resolve()),)
+        program = Path(sys.executable).resolve()
+        # Windows: the console program (sightline-cli.exe) may be the one running `integrate`,
+        # but the right-click must start the windowed one beside it (no console flashing up).
+        gui = program.with_name("Sightline.exe")
+        return (str(gui if sys.platform == "win32" and gui.exists() else program),)
     script = Path(sys.argv[0]) if sys.argv and sys.argv[0] else None
     if script is not None and script.stem.lower() == "sightline" and script.exists():
         return (str(script.resolve()),)
