@@ -10,10 +10,20 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import TYPE_CHECKING
 
-from desktop.integrate import installer
-from desktop.integrate.launcher import PLATFORMS
-from desktop.integrate.platforms import plan_for
+if TYPE_CHECKING:
+    from desktop.integrate.plan import Plan
+
+# Every CLI start builds the parser (this module's ``register``); the integration code is
+# imported only when an integrate command runs, so it adds nothing to `describe` starts.
+PLATFORMS = ("linux", "windows", "macos")
+
+
+def _plan(platform: str | None = None) -> Plan:
+    from desktop.integrate.platforms import plan_for
+
+    return plan_for(platform)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -47,7 +57,9 @@ def _print_json(data: object) -> None:
 
 
 def run_install(args: argparse.Namespace) -> int:
-    plan = plan_for()
+    from desktop.integrate import installer
+
+    plan = _plan()
     changes, ran = installer.install(plan, dry_run=args.dry_run)
     if args.json:
         _print_json(
@@ -69,7 +81,9 @@ def run_install(args: argparse.Namespace) -> int:
 
 
 def run_uninstall(args: argparse.Namespace) -> int:
-    changes, ran = installer.uninstall(plan_for(), dry_run=args.dry_run)
+    from desktop.integrate import installer
+
+    changes, ran = installer.uninstall(_plan(), dry_run=args.dry_run)
     verb = "would remove" if args.dry_run else "removed"
     for change in changes:
         if change.changed:
@@ -82,7 +96,9 @@ def run_uninstall(args: argparse.Namespace) -> int:
 
 
 def run_status(args: argparse.Namespace) -> int:
-    plan = plan_for()
+    from desktop.integrate import installer
+
+    plan = _plan()
     states = installer.status(plan)
     if args.json:
         _print_json(
@@ -102,7 +118,7 @@ def run_status(args: argparse.Namespace) -> int:
 
 
 def run_plan(args: argparse.Namespace) -> int:
-    plan = plan_for(args.platform)
+    plan = _plan(args.platform)
     if args.json:
         _print_json(plan.to_json())
         return 0

@@ -12,8 +12,6 @@ import os
 import sys
 from pathlib import Path, PureWindowsPath
 
-PLATFORMS = ("linux", "windows", "macos")
-
 
 def current_platform() -> str:
     if sys.platform == "win32":
