@@ -27,6 +27,7 @@ _COMMAND_MODULES = (
     "desktop.cli.cmd_keys",
     "desktop.cli.cmd_cache",
     "desktop.cli.cmd_capture",
+    "desktop.cli.cmd_integrate",
 )
 
 
@@ -42,7 +43,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 _COMMANDS = frozenset(
-    {"describe", "ask", "chat", "presets", "history", "models", "open", "keys", "cache", "capture"}
+    {
+        "describe",
+        "ask",
+        "chat",
+        "presets",
+        "history",
+        "models",
+        "open",
+        "keys",
+        "cache",
+        "integrate",
+        "capture",
+    }
 )
 
 

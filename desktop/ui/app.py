@@ -3,13 +3,62 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
+from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtGui import QFileOpenEvent
 from PySide6.QtWidgets import QApplication, QWidget
 
-from desktop.settings import load_settings
-from desktop.ui import single_instance, theme
-from desktop.ui.main_window import MainWindow
+from desktop.ui import single_instance
+
+
+class FileOpenFilter(QObject):
+    """macOS: Finder hands files to a running app (Open With, a drop on the Dock icon, the
+    first launch with a document) as ``QFileOpenEvent``s, never in argv."""
+
+    def __init__(self, handler: Callable[[str, list[str]], None]) -> None:
+        super().__init__()
+        self._handler = handler
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() != QEvent.Type.FileOpen or not isinstance(event, QFileOpenEvent):
+            return False
+        if event.file():
+            self._handler("open", [event.file()])
+        return True
+
+
+# Explorer starts one process per selected file (MultiSelectModel=Player); they arrive
+# within a moment of each other, so the first instance waits this long to gather them.
+# Other file managers pass the whole selection in one call, so there is nothing to wait for.
+GATHER_MS = 400 if sys.platform == "win32" else 0
+
+
+class PopupGatherer(QObject):
+    """Collects popup requests arriving within ``window_ms`` into one batch."""
+
+    def __init__(self, show: Callable[[list[str]], None], window_ms: int = GATHER_MS) -> None:
+        super().__init__()
+        self._show = show
+        self._pending: list[str] = []
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(window_ms)
+        self._timer.timeout.connect(self._flush)
+        self._window_ms = window_ms
+
+    def add(self, paths: list[str]) -> None:
+        self._pending += [p for p in paths if p not in self._pending]
+        if self._window_ms <= 0:
+            self._flush()
+        elif not self._timer.isActive():
+            self._timer.start()
+
+    def _flush(self) -> None:
+        batch, self._pending = self._pending, []
+        if batch:
+            self._show(batch)
 
 
 def run(files: list[str], popup: bool = False) -> int:
@@ -20,20 +69,34 @@ def run(files: list[str], popup: bool = False) -> int:
     absolute = [str(Path(f).resolve()) for f in files]
     if single_instance.forward("popup" if popup else "open", absolute):
         return 0
+    # Only the first instance needs the window: a right-click on a running Sightline hands
+    # its file over without loading the window's modules (the popup starts sooner).
+    from desktop.settings import load_settings
+    from desktop.ui import theme
+    from desktop.ui.main_window import MainWindow
+
     settings = load_settings()
     theme.apply(app, settings.theme)
     window = MainWindow(settings)
     popups: list[QWidget] = []
 
+    def show_popup(paths: list[str]) -> None:
+        from desktop.ui.popup import PopupWindow
+        from desktop.ui.popup_batch import PopupBatch
+
+        if len(paths) == 1:
+            view: QWidget = PopupWindow(window, Path(paths[0]))
+        else:
+            view = PopupBatch(window, [Path(p) for p in paths])
+        popups.append(view)
+        view.show()
+        view.raise_()
+
+    gatherer = PopupGatherer(show_popup)
+
     def handle(action: str, paths: list[str]) -> None:
         if action == "popup":
-            from desktop.ui.popup import PopupWindow
-
-            for path in paths:
-                view = PopupWindow(window, Path(path))
-                popups.append(view)
-                view.show()
-                view.raise_()
+            gatherer.add(paths)
             return
         window.show()
         window.raise_()
@@ -42,7 +105,10 @@ def run(files: list[str], popup: bool = False) -> int:
             window.attach_files(paths)
 
     server = single_instance.InstanceServer(handle)
+    file_open = FileOpenFilter(handle)
+    app.installEventFilter(file_open)
     handle("popup" if popup else "open", absolute)
     code = app.exec()
+    app.removeEventFilter(file_open)
     server.close()
     return code
