@@ -33,6 +33,10 @@ class Settings:
     cache_answers: bool = False
     """Cache answers to any repeated question, not only temperature-0 presets."""
     theme: str = "system"
+    answer_tokens: int = 1024
+    """The longest answer, in tokens, unless a conversation sets its own."""
+    temperature: float | None = None
+    """None: decode greedily, and sample anew (temperature 0.8) when regenerating."""
 
     def effective_ollama_host(self) -> str:
         return self.ollama_host or os.environ.get("OLLAMA_HOST") or "http://127.0.0.1:11434"
