@@ -10,8 +10,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QPoint, Qt, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtCore import QEvent, QPoint, Qt, Signal
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QFileDialog,
     QInputDialog,
@@ -55,6 +55,27 @@ def relative_date(when: float, now: float | None = None) -> str:
     return time.strftime("%d %b %Y", then)
 
 
+class SearchField(QLineEdit):
+    """Esc clears the search (before the window's Esc, which stops an answer)."""
+
+    def event(self, event: QEvent) -> bool:
+        if (
+            isinstance(event, QKeyEvent)
+            and event.type() == QEvent.Type.ShortcutOverride
+            and event.key() == Qt.Key.Key_Escape
+            and self.text()
+        ):
+            event.accept()
+            return True
+        return super().event(event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Escape:
+            self.clear()
+            return
+        super().keyPressEvent(event)
+
+
 class ConversationList(QWidget):
     opened = Signal(int)
     deleted = Signal(int)
@@ -69,16 +90,10 @@ class ConversationList(QWidget):
         self._listed = 0
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 4, 8)
-        self.search = QLineEdit()
+        self.search = SearchField()
         self.search.setPlaceholderText("Search conversations")
         self.search.setClearButtonEnabled(True)
         self.search.textChanged.connect(self.refresh)
-        QShortcut(
-            QKeySequence(Qt.Key.Key_Escape),
-            self.search,
-            self.search.clear,
-            context=Qt.ShortcutContext.WidgetShortcut,
-        )
         layout.addWidget(self.search)
         self.items = QListWidget()
         self.items.setObjectName("conversations")

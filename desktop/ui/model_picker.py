@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.cloud_policy import is_cloud
+from desktop.messages import describe_error
 from desktop.model_choice import ModelChoice, installed_models, remote_models
 from desktop.paths import app_paths
 from desktop.settings import Settings, save_settings
@@ -125,6 +126,7 @@ class ModelPicker(QWidget):
     def _list_failed(self, exc: BaseException) -> None:
         self.probing = False
         _log.warning("listing Ollama, server and cloud models failed", exc_info=exc)
+        self.probe_failed.emit(describe_error(exc).text)
         self.models_changed.emit()
 
     def _fill(self) -> None:

@@ -32,6 +32,11 @@ class Job(QObject):
         super().__init__()
         self.cancel = threading.Event()
         self.running = True
+        # Set on the GUI thread, after every item and result before it has arrived there.
+        self.finished.connect(self._ended)
+
+    def _ended(self) -> None:
+        self.running = False
 
     def stop(self) -> None:
         self.cancel.set()
@@ -59,7 +64,6 @@ class _Runner(QRunnable):
         except BaseException as exc:  # every failure goes to the GUI, where it becomes words
             self.job.failed.emit(exc)
         finally:
-            self.job.running = False
             self.job.finished.emit()
 
 
