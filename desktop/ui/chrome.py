@@ -64,8 +64,9 @@ def build(w: MainWindow) -> dict[str, QAction]:
         "send": _action(w, "Send", w.send_or_stop, "Ctrl+Return"),
         "stop": _action(w, "Stop the answer", w.stop, "Esc"),
         "copy_answer": _action(w, "Copy the last answer", lambda: _copy_last(w)),
+        "conversation": _action(w, "This &conversation…", lambda: _conversation(w)),
         "find": _action(w, "&Find conversations", w.sidebar.search.setFocus, "Ctrl+F"),
-        "sidebar": _action(w, "Show &sidebar", lambda: toggle_sidebar(w), "Ctrl+B", "sidebar"),
+        "sidebar": _action(w, "&Sidebar", lambda: toggle_sidebar(w), "Ctrl+B", "sidebar"),
         "latest": _action(w, "Jump to &latest", w.thread_view.jump_to_latest, "Ctrl+End"),
         "shortcuts": _action(w, "&Keyboard shortcuts", lambda: _shortcuts(w)),
         "about": _action(w, "&About Sightline", lambda: _about(w)),
@@ -75,7 +76,7 @@ def build(w: MainWindow) -> dict[str, QAction]:
     bar = w.menuBar()
     for title, names in (
         ("&File", ("new", "attach", "export", None, "settings", None, "quit")),
-        ("&Edit", ("send", "stop", None, "copy_answer", "find")),
+        ("&Edit", ("send", "stop", None, "copy_answer", "find", None, "conversation")),
         ("&View", ("sidebar", "latest")),
         ("&Help", ("shortcuts", "about")),
     ):
@@ -118,6 +119,12 @@ def open_settings(w: MainWindow) -> None:
         app = QApplication.instance()
         if isinstance(app, QApplication):
             theme.apply(app, w.settings.theme)
+
+
+def _conversation(w: MainWindow) -> None:
+    from desktop.ui.conversation_settings import ConversationSettings
+
+    ConversationSettings(w.turns, w).exec()
 
 
 def _export(w: MainWindow) -> None:

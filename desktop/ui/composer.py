@@ -23,8 +23,7 @@ class Composer(QPlainTextEdit):
         self.setAccessibleName("Message")
         self.setTabChangesFocus(True)
         self.setPlaceholderText("Ask about your images…  (Enter sends, Shift+Enter: new line)")
-        self.setMaximumHeight(120)
-        self.setMinimumHeight(44)
+        self.setFixedHeight(72)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not (

@@ -112,6 +112,7 @@ class ConversationList(QWidget):
         self.empty.setAlignment(Qt.AlignmentFlag.AlignHCenter)
         self.empty.hide()
         layout.addWidget(self.empty)
+        layout.addStretch(0)
         writes.changed.connect(self.refresh)
 
     def count(self) -> int:
@@ -144,6 +145,7 @@ class ConversationList(QWidget):
             f"No conversation matches “{query}”." if query else "No conversations yet."
         )
         self.empty.setVisible(self.items.count() == 0)
+        self.items.setVisible(self.items.count() > 0)
         self.set_current(self.current)
 
     def _more(self) -> None:

@@ -72,6 +72,7 @@ class ModelPicker(QWidget):
         self.combo = QComboBox()
         self.combo.setAccessibleName("Model")
         self.combo.setMinimumWidth(160)
+        self.combo.setMaximumWidth(380)
         self.combo.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
         )

@@ -158,6 +158,9 @@ QLabel#title {{ font-size: 20px; font-weight: 600; }}
 QPlainTextEdit#composer {{ border: 1px solid {control}; border-radius: 8px; padding: 4px;
                            background: {base}; }}
 QPlainTextEdit#composer:focus {{ border: 2px solid {accent}; }}
+QLineEdit {{ border: 1px solid {control}; border-radius: 6px; padding: 3px 6px;
+             background: {base}; }}
+QLineEdit:focus {{ border: 2px solid {accent}; }}
 QListWidget#conversations {{ border: none; background: {window}; }}
 QListWidget#conversations::item {{ padding: 6px 8px; border-radius: 6px; }}
 QListWidget#conversations::item:selected {{ background: {accent}; color: {accent_text}; }}

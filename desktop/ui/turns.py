@@ -104,6 +104,10 @@ class TurnController(QObject):
         self.conversation_id = cid
         self._session = None
 
+    def forget_session(self) -> None:
+        """The next turn rebuilds the session (a new system prompt takes effect)."""
+        self._session = None
+
     def conversation_setting(self, key: str) -> object:
         if self.conversation_id is None:
             return self.pending_settings.get(key)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from PySide6.QtCore import QThreadPool, Signal
 from PySide6.QtWidgets import (
@@ -56,6 +57,7 @@ class WelcomePanel(QFrame):
     def __init__(self, settings: Settings, pool: QThreadPool) -> None:
         super().__init__()
         self.setObjectName("welcome")
+        self.setMaximumWidth(760)
         self.settings = settings
         self.pool = pool
         self.jobs = worker.Jobs()
@@ -189,7 +191,12 @@ class WelcomePanel(QFrame):
         self.model_installed.emit(entry.qualified_name)
 
     def _failed(self, exc: BaseException) -> None:
-        self.status.setText(describe_error(exc).text)
+        """Said in words, with the server's name rather than a long file URL, and a Retry."""
+        text = describe_error(exc).text
+        if self.entry is not None:
+            for item in (self.entry.text, self.entry.mmproj):
+                text = text.replace(item.url, urlsplit(item.url).hostname or "the server")
+        self.status.setText(text)
         self.retry_button.show()
 
     def _ended(self) -> None:
