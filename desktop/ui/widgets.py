@@ -181,15 +181,16 @@ class MessageView(QFrame):
         return self.text
 
     def append(self, chunk: str) -> None:
-        """Streamed text is re-rendered at most ~30 times a second, never per token.
+        """Streamed text is re-rendered at most ~20 times a second, never per token.
 
         A long answer takes longer to lay out, so the pause between renders
         grows with the cost of the last one: rendering never takes more than
-        about a fifth of the GUI thread, however long the answer gets.
+        about a seventh of the GUI thread (painting and layout come on top),
+        however long the answer gets.
         """
         self.text += chunk
         if not self._render_timer.isActive():
-            self._render_timer.start(max(33, int(4 * self._last_render_ms)))
+            self._render_timer.start(max(50, int(6 * self._last_render_ms)))
 
     def set_text(self, text: str) -> None:
         self.text = text
