@@ -102,6 +102,11 @@ class ChatPanel(QWidget):
         self.layout_.insertWidget(1, widget, 1)
         self.layout_.addLayout(self.compose_row)
 
+    def refresh_icons(self, busy: bool) -> None:
+        self.attach.setIcon(icon("attach"))
+        self.preset_button.setIcon(icon("presets"))
+        self.set_busy(busy)
+
     def set_busy(self, busy: bool) -> None:
         self.send_button.setText("Stop" if busy else "Send")
         self.send_button.setIcon(icon("stop" if busy else "send"))

@@ -47,6 +47,7 @@ def _action(
         action.setShortcut(QKeySequence(keys))
         action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
     if icon_name:
+        action.setData(icon_name)
         action.setIcon(icon(icon_name))
     action.triggered.connect(lambda _checked=False: handler())
     window.addAction(action)
@@ -114,11 +115,22 @@ def open_settings(w: MainWindow) -> None:
     from desktop.ui.settings_dialog import SettingsDialog
 
     dialog = SettingsDialog(w.settings, [e.qualified_name for e in w.models], w)
+    for make_panel in w.settings_panels:
+        dialog.add_panel(*make_panel())
     if dialog.exec():
         w.apply_settings(dialog.saved)
         app = QApplication.instance()
         if isinstance(app, QApplication):
             theme.apply(app, w.settings.theme)
+            refresh_icons(w)
+
+
+def refresh_icons(w: MainWindow) -> None:
+    """Redraw the icons in the variant for the theme now in use."""
+    for action in w.actions_.values():
+        if action.data():
+            action.setIcon(icon(str(action.data())))
+    w.chat.refresh_icons(w.turns.answering)
 
 
 def _conversation(w: MainWindow) -> None:
@@ -153,6 +165,21 @@ def _about(w: MainWindow) -> None:
         "Sightline: a local-first assistant that sees. Models run on this computer; "
         "nothing leaves it unless you choose a cloud model.",
     )
+
+
+def confirm_close(w: MainWindow) -> bool:
+    """Closing mid-answer asks first; the part already written is kept either way."""
+    if not w.turns.answering:
+        return True
+    answer = QMessageBox.question(
+        w,
+        "Stop the answer?",
+        "An answer is still being written. Stop it and close Sightline? "
+        "What it has written so far is kept.",
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+        QMessageBox.StandardButton.No,
+    )
+    return answer == QMessageBox.StandardButton.Yes
 
 
 class WindowState:

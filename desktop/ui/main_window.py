@@ -9,13 +9,20 @@ probes use the I/O pool.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QThreadPool
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QPixmap
-from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QSplitter, QStackedWidget
+from PySide6.QtWidgets import (
+    QLabel,
+    QMainWindow,
+    QSplitter,
+    QStackedWidget,
+    QWidget,
+)
 
 from desktop.history.store import HistoryStore, StoredMessage
 from desktop.messages import describe_error
@@ -32,7 +39,7 @@ from desktop.ui.model_picker import ModelPicker, choice_for
 from desktop.ui.thread_view import ThreadView
 from desktop.ui.turns import CONTINUE_PROMPT, TurnController, TurnDone
 from desktop.ui.welcome import WelcomePanel
-from desktop.ui.widgets import pixmap_from_part
+from desktop.ui.widgets import part_pixmaps
 from models.backend import GenParams, Usage
 from models.conversation import ImagePart
 from models.entry import ModelEntry
@@ -56,6 +63,8 @@ class MainWindow(QMainWindow):
         self.host = ModelHost()
         self.presets = load_presets()
         self.writes = HistoryWrites(self.model_pool)
+        self.settings_panels: list[Callable[[], tuple[str, QWidget]]] = []
+        """Extra sections for the Settings dialog, made afresh each time it opens."""
 
         # The parts.
         self.picker = ModelPicker(self.settings, self.io_pool)
@@ -261,7 +270,7 @@ class MainWindow(QMainWindow):
         self.composer.clear()
         self.attachments.clear()
         self.stack.setCurrentWidget(self.thread_view)
-        self.thread_view.add_message("user", text or "(image)", _part_images(images))
+        self.thread_view.add_message("user", text or "(image)", part_pixmaps(images))
         gen = replace(self.turns.params(), **params) if params else self.turns.params()
         self._start_answer(entry, text, images, gen, preset=preset)
 
@@ -306,7 +315,7 @@ class MainWindow(QMainWindow):
         images = self.turns.images_of(message)
         keep = self.turns.history_before(message)
         self.thread_view.show_history(self.store, keep)
-        self.thread_view.add_message("user", text, _part_images(images))
+        self.thread_view.add_message("user", text, part_pixmaps(images))
         params = self.turns.params(regenerate=regenerate)
         self._start_answer(entry, text, images, params, truncate_from=message.id - 1)
 
@@ -353,30 +362,16 @@ class MainWindow(QMainWindow):
         self.attachments.attach_files(files)
 
     def apply_settings(self, settings: Settings) -> None:
-        for field in settings.__slots__:  # one shared object: every part sees the change
-            setattr(self.settings, field, getattr(settings, field))
+        for field in fields(settings):  # one shared object: every part sees the change
+            setattr(self.settings, field.name, getattr(settings, field.name))
         self.picker.refresh()
 
     def wait_idle(self, timeout_ms: int = 30000) -> None:
         self.model_pool.waitForDone(timeout_ms)
         self.io_pool.waitForDone(timeout_ms)
 
-    def confirm_close(self) -> bool:
-        """Closing mid-answer asks first; the part already written is kept either way."""
-        if not self.turns.answering:
-            return True
-        answer = QMessageBox.question(
-            self,
-            "Stop the answer?",
-            "An answer is still being written. Stop it and close Sightline? "
-            "What it has written so far is kept.",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-            QMessageBox.StandardButton.No,
-        )
-        return answer == QMessageBox.StandardButton.Yes
-
     def closeEvent(self, event: QCloseEvent) -> None:
-        if not self.closed and not self.confirm_close():
+        if not self.closed and not chrome.confirm_close(self):
             event.ignore()
             return
         self.window_state.save(self)
@@ -390,7 +385,3 @@ class MainWindow(QMainWindow):
         self.store.close()
         self.writes.close()
         super().closeEvent(event)
-
-
-def _part_images(parts: list[ImagePart]) -> list[tuple[QPixmap, str]]:
-    return [(pixmap_from_part(p), p.label) for p in parts]

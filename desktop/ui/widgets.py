@@ -41,6 +41,10 @@ def pixmap_from_part(part: ImagePart) -> QPixmap:
     return QPixmap.fromImage(image.copy())
 
 
+def part_pixmaps(parts: list[ImagePart]) -> list[tuple[QPixmap, str]]:
+    return [(pixmap_from_part(p), p.label) for p in parts]
+
+
 def pixmap_from_png(data: bytes) -> QPixmap:
     pixmap = QPixmap()
     pixmap.loadFromData(data, "PNG")

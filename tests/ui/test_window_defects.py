@@ -13,7 +13,7 @@ from PySide6.QtGui import QColor, QPalette, QPixmap
 from PySide6.QtWidgets import QApplication, QMessageBox
 from pytestqt.qtbot import QtBot
 
-from desktop.ui import theme
+from desktop.ui import chrome, theme
 from desktop.ui.main_window import MainWindow
 from tests import corpus
 from tests.ui.test_window import drop_files, install, messages, wait_answer, wait_chips
@@ -393,7 +393,7 @@ def test_13_first_run_and_closing_ask_the_right_questions(
     w.sidebar.ask_delete(w.turns.conversation_id or 0)
     assert defaults[-1] == QMessageBox.StandardButton.No
     w.send("Talk for a long time.", max_tokens=100000)
-    assert not w.confirm_close(), "closing mid-answer asks, and No keeps the window"
+    assert not chrome.confirm_close(w), "closing mid-answer asks, and No keeps the window"
     w.stop()
     wait_answer(qtbot, w)
     w.close()
@@ -415,3 +415,21 @@ def test_14_drop_hint_menus_model_management_and_code_copy(
     assert window.settings.default_model == "embedded:tiny"
     view = window.thread_view.add_message("assistant", "Code:\n\n```py\nprint(1)\n```\n")
     assert view.code_blocks() == ["print(1)\n"]
+
+
+def test_the_settings_dialog_takes_extra_panels_and_icons_follow_the_theme(
+    qtbot: QtBot, window: MainWindow, keychain: Any
+) -> None:
+    from PySide6.QtWidgets import QLabel
+
+    from desktop.ui import chrome
+    from desktop.ui.settings_dialog import SettingsDialog
+
+    dialog = SettingsDialog(window.settings, [])
+    qtbot.addWidget(dialog)
+    rows = dialog.form.rowCount()
+    dialog.add_panel("Integration", QLabel("extra"))
+    assert dialog.form.rowCount() == rows + 1
+    window.settings_panels.append(lambda: ("Extra", QLabel("more")))
+    chrome.refresh_icons(window)
+    assert not window.actions_["new"].icon().isNull()
