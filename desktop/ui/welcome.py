@@ -64,7 +64,6 @@ class WelcomePanel(QFrame):
     def __init__(self, settings: Settings, pool: QThreadPool) -> None:
         super().__init__()
         self.setObjectName("welcome")
-        self.setMaximumWidth(760)
         self.settings = settings
         self.pool = pool
         self.jobs = worker.Jobs()
