@@ -12,6 +12,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import (
     QFontDatabase,
     QImage,
+    QKeyEvent,
     QPalette,
     QPixmap,
     QTextCharFormat,
@@ -66,10 +67,18 @@ class Thumbnail(QLabel):
             )
         )
         self.setToolTip(tooltip)
+        self.setAccessibleName(f"Image {tooltip}")
         self.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # Enter or Space opens it, like a button
 
     def mousePressEvent(self, event: object) -> None:
         self.clicked.emit()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Space):
+            self.clicked.emit()
+            return
+        super().keyPressEvent(event)
 
 
 class MarkdownView(QTextBrowser):

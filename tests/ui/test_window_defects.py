@@ -118,6 +118,14 @@ def test_3_tab_moves_focus_and_the_usual_shortcuts_exist(qtbot: QtBot, window: M
     qtbot.keyClick(window.composer, Qt.Key.Key_Tab)
     assert "\t" not in window.composer.toPlainText()
     assert window.composer.tabChangesFocus()
+    from desktop.ui.widgets import Thumbnail
+
+    opened: list[bool] = []
+    thumb = Thumbnail(QPixmap(30, 30), "photo.jpg")
+    qtbot.addWidget(thumb)
+    thumb.clicked.connect(lambda: opened.append(True))
+    qtbot.keyClick(thumb, Qt.Key.Key_Return)
+    assert opened, "a thumbnail opens from the keyboard"
     keys = {a.shortcut().toString() for a in window.actions_.values()}
     assert {"Ctrl+Q", "Ctrl+Return", "Ctrl+N", "Ctrl+O", "Ctrl+F", "Ctrl+B"} <= keys
     help_menu = [m for m in window.menuBar().actions() if m.text() == "&Help"]
