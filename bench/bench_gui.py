@@ -51,7 +51,7 @@ app = QApplication([])
 theme.apply(app, load_settings().theme)
 w = MainWindow(); w.show()
 def shown():
-    print("shown", w.conversations.count(), flush=True)
+    print("shown", w.sidebar.count(), flush=True)
     QTimer.singleShot(1000, report)
 def report():
     print("rss", open("/proc/self/status").read().split("VmRSS:")[1].split()[0], flush=True)
@@ -87,7 +87,6 @@ def stall_test(home: Path) -> tuple[float, float, int]:
     from PySide6.QtWidgets import QApplication
 
     from desktop.ui.main_window import MainWindow
-    from models.backend import GenParams
     from tests import corpus
 
     app = QApplication.instance() or QApplication([])
@@ -106,18 +105,16 @@ def stall_test(home: Path) -> tuple[float, float, int]:
 
     tick.timeout.connect(on_tick)
     tick.start()
-    window.send("Write a long answer.", GenParams(max_tokens=1500))
+    window.send("Write a long answer.", max_tokens=1500)
     window.attach_files([str(pdf)])
     deadline = time.perf_counter() + 120
-    busy = lambda: window._answering is not None or window._chips_busy()  # noqa: E731
+    busy = lambda: window.turns.answering or window.attachments.busy()  # noqa: E731
     while busy() and time.perf_counter() < deadline:
         app.processEvents()
         time.sleep(0.001)
     tick.stop()
-    streamed = len(window._streaming.text) if window._streaming else 0
-    pages = len(window.pending_images())
+    pages = len(window.attachments.pending_images())
     window.close()
-    del streamed
     ordered = sorted(lateness)
     return ordered[-1], ordered[int(0.99 * (len(ordered) - 1))], pages
 

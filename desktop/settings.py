@@ -45,6 +45,10 @@ class Settings:
     cache_answers: bool = False
     """Cache answers to any repeated question, not only temperature-0 presets."""
     theme: str = "system"
+    answer_tokens: int = 1024
+    """The longest answer, in tokens, unless a conversation sets its own."""
+    temperature: float | None = None
+    """None: decode greedily, and sample anew (temperature 0.8) when regenerating."""
     pdf_page_budget_s: float = 20.0
     """How long one PDF page may take to render before it is abandoned."""
     flash_attention: bool | None = None

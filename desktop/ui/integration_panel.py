@@ -60,7 +60,7 @@ class IntegrationPanel(QGroupBox):
         row.addWidget(self.remove_button)
         row.addStretch(1)
         layout.addLayout(row)
-        self.job: worker.Job | None = None
+        self.job: worker.StreamJob | None = None
         self.states: list[installer.ManagerStatus] = []
         self.refresh()
 
@@ -79,7 +79,7 @@ class IntegrationPanel(QGroupBox):
                 installer.uninstall(plan)
             yield installer.status(plan)
 
-        self.job = worker.start(
+        self.job = worker.stream(
             self.pool, work, self._show, self._failed, lambda: self._busy(False)
         )
 

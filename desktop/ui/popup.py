@@ -26,8 +26,11 @@ from desktop.ingest import ingest_file
 from desktop.messages import describe_error
 from desktop.session import ChatSession
 from desktop.ui import worker
+from desktop.ui.history_writes import record_turn
+from desktop.ui.model_picker import choice_for
 from desktop.ui.widgets import MarkdownView, pixmap_from_part
 from models.backend import GenParams, Usage
+from models.conversation import ImagePart
 from models.entry import ModelEntry
 
 if TYPE_CHECKING:
@@ -61,11 +64,14 @@ class PopupWindow(QWidget):
         save.clicked.connect(self._save)
         row.addWidget(save)
         open_chat = QPushButton("Open in chat")
-        open_chat.clicked.connect(self._open_in_chat)
+        open_chat.clicked.connect(self.open_in_chat)
         row.addWidget(open_chat)
         row.addStretch(1)
         layout.addLayout(row)
-        self.job: worker.Job | None = None
+        self.job: worker.StreamJob | None = None
+        self.entry: ModelEntry | None = None
+        self.images: list[ImagePart] = []
+        self.usage = Usage()
         self._start()
 
     def _pick(self, opt_in: CloudOptIn) -> ModelEntry | None:
@@ -87,7 +93,8 @@ class PopupWindow(QWidget):
         if entry is None:
             self.status.setText("No model yet — open Sightline to download or import one.")
             return
-        choice = self.main._choice(entry)
+        choice = choice_for(entry)
+        self.entry = entry
         self.model_label = choice.label
         preset = self.main.presets[PRESET]
         max_side = choice.max_image_side(settings)
@@ -106,14 +113,16 @@ class PopupWindow(QWidget):
                 preset.prompt, images, GenParams(max_tokens=preset.max_tokens), cancel
             )
 
-        self.job = worker.start(self.main.model_pool, work, self._on_item, self._on_failed)
+        self.job = worker.stream(self.main.model_pool, work, self._on_item, self._on_failed)
 
     def _on_item(self, item: object) -> None:
         if isinstance(item, list):
+            self.images = item
             if item:
                 self.thumb.setPixmap(pixmap_from_part(item[0]).scaledToHeight(120))
             self.status.setText(f"Describing with {self.model_label}…")
         elif isinstance(item, Usage):
+            self.usage = item
             self.status.setText(
                 f"{self.model_label} · {item.tokens_per_s:.1f} tokens/s · "
                 f"{item.cached_tokens} cached"
@@ -132,11 +141,28 @@ class PopupWindow(QWidget):
             Path(target).write_text(self.answer.strip() + "\n", encoding="utf-8")
             self.status.setText(f"Saved to {target}")
 
-    def _open_in_chat(self) -> None:
+    def open_in_chat(self) -> None:
+        """A conversation holding the image and this answer, ready for a follow-up."""
         self.main.show()
         self.main.raise_()
         self.main.activateWindow()
-        self.main.attach_files([str(self.path)])
+        entry = self.entry
+        if entry is None or not self.answer.strip() or self.job is None or self.job.running:
+            self.main.attach_files([str(self.path)])
+        else:
+            self.main.writes.run(
+                lambda w: record_turn(
+                    w,
+                    self.main.presets[PRESET].prompt,
+                    self.images,
+                    self.answer,
+                    self.usage,
+                    model=entry.qualified_name,
+                    backend=entry.backend,
+                    title=self.path.name,
+                ),
+                self.main.open_conversation,
+            )
         self.close()
 
     def closeEvent(self, event: object) -> None:

@@ -54,7 +54,7 @@ class ScreenActions(QObject):
         self.pool = pool
         self.current_choice = current_choice
         self.settings = settings
-        self.job: worker.Job | None = None
+        self.job: worker.StreamJob | None = None
         tray.capture_requested.connect(self.capture_region)
         tray.read_region_requested.connect(self.read_region)
         tray.describe_clipboard_requested.connect(self.clipboard_image)
@@ -119,4 +119,4 @@ class ScreenActions(QObject):
             failed.append(exc)
             self.failed.emit(describe_error(exc).text)
 
-        self.job = worker.start(self.pool, work, on_item, on_failed, on_finished)
+        self.job = worker.stream(self.pool, work, on_item, on_failed, on_finished)

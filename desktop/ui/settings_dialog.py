@@ -9,6 +9,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
+    QDoubleSpinBox,
     QFormLayout,
     QHBoxLayout,
     QInputDialog,
@@ -65,6 +66,14 @@ class SettingsDialog(QDialog):
         form.addRow("Context size (tokens)", self.n_ctx)
         self.max_side = _spin(settings.max_image_side, 224, 4096, 32)
         form.addRow("Largest image side (px)", self.max_side)
+        self.answer_tokens = _spin(settings.answer_tokens, 16, 32768, 256)
+        form.addRow("Longest answer (tokens)", self.answer_tokens)
+        self.temperature = QDoubleSpinBox()
+        self.temperature.setRange(-0.1, 2.0)
+        self.temperature.setSingleStep(0.1)
+        self.temperature.setSpecialValueText("model default (0, sampled anew on Regenerate)")
+        self.temperature.setValue(-0.1 if settings.temperature is None else settings.temperature)
+        form.addRow("Temperature", self.temperature)
         location = QLabel(f"{app_paths().data_dir}\n(set SIGHTLINE_HOME to move everything)")
         location.setWordWrap(True)
         form.addRow("Data location", location)
@@ -81,12 +90,19 @@ class SettingsDialog(QDialog):
         form.addRow("Answer cache", self.cache_answers)
         for provider in PROVIDERS:
             form.addRow(f"{provider.capitalize()} key", self._key_row(provider))
+        self.form = form
+        self.panels_at = form.rowCount()
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
         )
-        buttons.accepted.connect(self._save)
+        buttons.accepted.connect(self.save)
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
+
+    def add_panel(self, title: str, panel: QWidget) -> None:
+        """A section contributed by another part of the app, above the buttons."""
+        self.form.insertRow(self.panels_at, title, panel)
+        self.panels_at += 1
 
     def _key_row(self, provider: Provider) -> QWidget:
         """Keys go to the OS keychain only; this shows where one is, never the key."""
@@ -134,7 +150,7 @@ class SettingsDialog(QDialog):
         refresh()
         return row
 
-    def _save(self) -> None:
+    def save(self) -> None:
         self.saved = replace(
             self.saved,
             default_model=self.default_model.currentData(),
@@ -147,6 +163,8 @@ class SettingsDialog(QDialog):
             theme=str(self.theme.currentData()),
             allow_cloud=self.allow_cloud.isChecked(),
             cache_answers=self.cache_answers.isChecked(),
+            answer_tokens=self.answer_tokens.value(),
+            temperature=None if self.temperature.value() < 0 else self.temperature.value(),
         )
         save_settings(self.saved)
         self.accept()

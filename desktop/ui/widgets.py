@@ -2,30 +2,39 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtGui import (
+    QFontDatabase,
+    QImage,
+    QKeyEvent,
+    QPalette,
+    QPixmap,
+    QTextCharFormat,
+    QTextCursor,
+    QTextFormat,
+)
 from PySide6.QtWidgets import (
-    QDialog,
     QFrame,
     QHBoxLayout,
     QLabel,
     QProgressBar,
     QPushButton,
-    QScrollArea,
     QSizePolicy,
     QTextBrowser,
     QToolButton,
     QVBoxLayout,
-    QWidget,
 )
 
 from models.conversation import ImagePart
 
 THUMB = 96
+_FENCED = re.compile(r"^```[^\n]*\n(.*?)^```", re.MULTILINE | re.DOTALL)
 
 
 def pixmap_from_part(part: ImagePart) -> QPixmap:
@@ -33,25 +42,14 @@ def pixmap_from_part(part: ImagePart) -> QPixmap:
     return QPixmap.fromImage(image.copy())
 
 
+def part_pixmaps(parts: list[ImagePart]) -> list[tuple[QPixmap, str]]:
+    return [(pixmap_from_part(p), p.label) for p in parts]
+
+
 def pixmap_from_png(data: bytes) -> QPixmap:
     pixmap = QPixmap()
     pixmap.loadFromData(data, "PNG")
     return pixmap
-
-
-class ImageViewer(QDialog):
-    """Full view of an image, scrollable when bigger than the screen."""
-
-    def __init__(self, pixmap: QPixmap, title: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setWindowTitle(title)
-        label = QLabel()
-        label.setPixmap(pixmap)
-        area = QScrollArea()
-        area.setWidget(label)
-        layout = QVBoxLayout(self)
-        layout.addWidget(area)
-        self.resize(min(pixmap.width() + 40, 1200), min(pixmap.height() + 40, 900))
 
 
 class Thumbnail(QLabel):
@@ -69,10 +67,18 @@ class Thumbnail(QLabel):
             )
         )
         self.setToolTip(tooltip)
+        self.setAccessibleName(f"Image {tooltip}")
         self.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # Enter or Space opens it, like a button
 
     def mousePressEvent(self, event: object) -> None:
         self.clicked.emit()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Space):
+            self.clicked.emit()
+            return
+        super().keyPressEvent(event)
 
 
 class MarkdownView(QTextBrowser):
@@ -86,6 +92,32 @@ class MarkdownView(QTextBrowser):
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.document().contentsChanged.connect(self._fit)
+
+    def show_markdown(self, text: str) -> None:
+        """Render Markdown, then give code blocks a tinted background and fixed-pitch font.
+
+        Qt's Markdown reader marks fenced blocks but draws them like prose;
+        without the tint a code block is hard to tell from the answer's text.
+        """
+        self.setMarkdown(text)
+        tint = self.palette().color(QPalette.ColorRole.AlternateBase)
+        fixed = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+        cursor = QTextCursor(self.document())
+        block = self.document().begin()
+        while block.isValid():
+            if block.blockFormat().hasProperty(QTextFormat.Property.BlockCodeFence):
+                cursor.setPosition(block.position())
+                cursor.setPosition(
+                    block.position() + block.length() - 1, QTextCursor.MoveMode.KeepAnchor
+                )
+                fmt = block.blockFormat()
+                fmt.setBackground(tint)
+                fmt.setLeftMargin(8)
+                cursor.setBlockFormat(fmt)
+                chars = QTextCharFormat()
+                chars.setFont(fixed)
+                cursor.mergeCharFormat(chars)
+            block = block.next()
 
     def _fit(self) -> None:
         self.document().setTextWidth(max(self.viewport().width(), 100))
@@ -131,8 +163,10 @@ class MessageView(QFrame):
         self.footer.hide()
         layout.addWidget(self.footer)
         self.action_row = QHBoxLayout()
-        self.action_row.addStretch(1)
+        self.action_row.setContentsMargins(0, 0, 0, 0)
+        self.actions_: dict[str, QToolButton] = {}
         layout.addLayout(self.action_row)
+        self.action_row.addStretch(1)
         self.text = text
         self._last_render_ms = 0.0
         self._render_timer = QTimer(self)
@@ -147,18 +181,29 @@ class MessageView(QFrame):
         # Qt passes `checked` to clicked's slots; handlers here take no arguments.
         button.clicked.connect(lambda _checked=False: handler())
         self.action_row.addWidget(button)
+        self.actions_[label] = button
         return button
 
+    def clear_actions(self, keep: tuple[str, ...] = ()) -> None:
+        for label in [k for k in self.actions_ if k not in keep]:
+            button = self.actions_.pop(label)
+            self.action_row.removeWidget(button)
+            button.deleteLater()
+
+    def text_now(self) -> str:
+        return self.text
+
     def append(self, chunk: str) -> None:
-        """Streamed text is re-rendered at most ~30 times a second, never per token.
+        """Streamed text is re-rendered at most ~20 times a second, never per token.
 
         A long answer takes longer to lay out, so the pause between renders
         grows with the cost of the last one: rendering never takes more than
-        about a fifth of the GUI thread, however long the answer gets.
+        about a seventh of the GUI thread (painting and layout come on top),
+        however long the answer gets.
         """
         self.text += chunk
         if not self._render_timer.isActive():
-            self._render_timer.start(max(33, int(4 * self._last_render_ms)))
+            self._render_timer.start(max(50, int(6 * self._last_render_ms)))
 
     def set_text(self, text: str) -> None:
         self.text = text
@@ -166,8 +211,12 @@ class MessageView(QFrame):
 
     def _render(self) -> None:
         started = time.perf_counter()
-        self.body.setMarkdown(self.text or "…")
+        self.body.show_markdown(self.text or "…")
         self._last_render_ms = (time.perf_counter() - started) * 1000
+
+    def code_blocks(self) -> list[str]:
+        """The fenced code blocks of the text, each without its fences."""
+        return [m.group(1) for m in _FENCED.finditer(self.text)]
 
     def set_footer(self, text: str) -> None:
         self.footer.setText(text)
@@ -191,7 +240,7 @@ class Chip(QFrame):
         self.name = QLabel(label)
         layout.addWidget(self.name)
         self.progress = QProgressBar()
-        self.progress.setFixedWidth(80)
+        self.progress.setFixedWidth(110)
         self.progress.hide()
         layout.addWidget(self.progress)
         close = QPushButton("\u00d7")  # a multiplication sign: the usual "remove" mark
@@ -202,6 +251,11 @@ class Chip(QFrame):
         self.images: list[ImagePart] = []
         self.job: Any = None
         """The worker reading this file, while it runs."""
+        self.label = label
+        self.path: Path | None = None
+        self.pages: str | None = None
+        self.page_count = 0
+        self.page_cap = 0
 
     def add_image(self, part: ImagePart) -> None:
         if not self.images:
@@ -215,33 +269,78 @@ class Chip(QFrame):
             )
         self.images.append(part)
 
+    def set_pages(self, pages: str) -> None:
+        """The chosen pages, shown on the chip: "report.pdf (pages 3-5)"."""
+        self.name.setText(f"{self.label} (pages {pages})")
+
     def set_progress(self, done: int, total: int) -> None:
         self.progress.setVisible(done < total)
         self.progress.setMaximum(max(total, 1))
         self.progress.setValue(done)
-        self.progress.setFormat(f"{done}/{total} pages")
+        self.progress.setFormat(f"page {min(done + 1, total)} of {total}")
 
 
 class Banner(QFrame):
-    """An error or notice above the conversation; the conversation itself stays."""
+    """A message above the conversation, in one of three looks: error, notice or success.
+
+    Each message may name its cause ("no-model", "export", ...); when that
+    cause is gone the owner clears it, so a banner never outlives its reason.
+    """
+
+    KINDS = ("error", "notice", "success")
 
     def __init__(self) -> None:
         super().__init__()
         self.setObjectName("banner")
+        self.kind = "error"
+        self.cause: str | None = None
         layout = QHBoxLayout(self)
-        layout.setContentsMargins(8, 4, 8, 4)
+        layout.setContentsMargins(10, 6, 8, 6)
         self.label = QLabel()
         self.label.setWordWrap(True)
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.label, 1)
+        self.action_button = QPushButton()
+        self.action_button.hide()
+        layout.addWidget(self.action_button)
         close = QPushButton("Dismiss")
-        close.clicked.connect(self.hide)
+        close.clicked.connect(self.dismiss)
         layout.addWidget(close)
+        self._action: Callable[[], None] | None = None
+        self.action_button.clicked.connect(self._run_action)
         self.hide()
 
-    def show_message(self, text: str, error: bool = True) -> None:
-        self.setProperty("error", error)
+    def show_message(
+        self,
+        text: str,
+        kind: str = "error",
+        cause: str | None = None,
+        action: tuple[str, Callable[[], None]] | None = None,
+    ) -> None:
+        assert kind in self.KINDS, kind
+        self.kind = kind
+        self.cause = cause
+        self.setProperty("kind", kind)
         self.style().unpolish(self)
         self.style().polish(self)
         self.label.setText(text)
+        self._action = action[1] if action else None
+        self.action_button.setText(action[0] if action else "")
+        self.action_button.setVisible(action is not None)
         self.show()
+
+    def clear(self, cause: str | None = None) -> None:
+        """Hide the message if it is about ``cause`` (any message when ``cause`` is None)."""
+        if cause is None or self.cause == cause:
+            self.dismiss()
+
+    def dismiss(self) -> None:
+        self.cause = None
+        self._action = None
+        self.hide()
+
+    def _run_action(self) -> None:
+        action = self._action
+        self.dismiss()
+        if action is not None:
+            action()

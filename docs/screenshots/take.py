@@ -1,8 +1,9 @@
 """Screenshots of the real window, for the README and for looking at what users see.
 
-    xvfb-run -a -s "-screen 0 1280x900x24" env QT_QPA_PLATFORM=xcb python3 docs/screenshots/take.py
+    xvfb-run -a -s "-screen 0 1400x900x24" env QT_QPA_PLATFORM=xcb python3 docs/screenshots/take.py
 
-Writes PNGs beside this script. The test model answers in random words, so
+Writes PNGs beside this script: empty and conversation, light and dark, at
+1280x800 and (``-720``) at 720x600. The test model answers in random words, so
 the conversation screenshot's answer is written into a scratch history as a
 saved conversation would be; everything else is produced live.
 """
@@ -96,29 +97,26 @@ def main() -> None:
         widget.grab().save(str(HERE / name))  # type: ignore[attr-defined]
 
     window: MainWindow | None = None
+    seeded: list[int] = []
 
-    def empty(name_theme: str) -> None:
-        nonlocal window
-        theme.apply(app, name_theme)
-        shutil.rmtree(home / "models", ignore_errors=True)
-        window = MainWindow()
-        window.resize(1200, 800)
-        window.show()
-
-    def conversation(name_theme: str) -> None:
+    def open_window(name_theme: str, size: tuple[int, int], with_model: bool) -> None:
         nonlocal window
         if window is not None:
             window.close()
         theme.apply(app, name_theme)
-        (home / "models" / "tiny").mkdir(parents=True, exist_ok=True)
-        shutil.copy(model, home / "models" / "tiny")
-        shutil.copy(mmproj, home / "models" / "tiny")
-        cid = seed_history() if name_theme == "light" else 1
+        shutil.rmtree(home / "models", ignore_errors=True)
+        if with_model:
+            (home / "models" / "tiny").mkdir(parents=True)
+            shutil.copy(model, home / "models" / "tiny")
+            shutil.copy(mmproj, home / "models" / "tiny")
+            if not seeded:
+                seeded.append(seed_history())
         window = MainWindow()
-        window.resize(1200, 800)
+        window.resize(*size)
         window.show()
-        window.open_conversation(cid)
-        window.attach_files([str(corpus.photo(home / "mug.jpg"))])
+        if with_model:
+            window.open_conversation(seeded[0])
+            window.attach_files([str(corpus.photo(home / "mug.jpg"))])
 
     def picker() -> None:
         assert window is not None
@@ -133,19 +131,15 @@ def main() -> None:
         QTimer.singleShot(600, grab_dialog)
         window.attach_files([str(pdf)])
 
-    steps += [
-        (0, lambda: empty("light")),
-        (900, lambda: shoot(window, "empty-light.png")),
-        (1000, lambda: window.close() if window else None),
-        (1100, lambda: empty("dark")),
-        (2000, lambda: shoot(window, "empty-dark.png")),
-        (2100, lambda: conversation("light")),
-        (3500, lambda: shoot(window, "conversation-light.png")),
-        (3600, lambda: conversation("dark")),
-        (5000, lambda: shoot(window, "conversation-dark.png")),
-        (5100, picker),
-        (7000, app.quit),
-    ]
+    at = 0
+    for with_model, kind in ((False, "empty"), (True, "conversation")):
+        for name_theme in ("light", "dark"):
+            for size, suffix in (((1280, 800), ""), ((720, 600), "-720")):
+                shot = f"{kind}-{name_theme}{suffix}.png"
+                steps.append((at, lambda t=name_theme, s=size, m=with_model: open_window(t, s, m)))
+                steps.append((at + 2500, lambda n=shot: shoot(window, n)))
+                at += 2700
+    steps += [(at, picker), (at + 2000, app.quit)]
     for delay, action in steps:
         QTimer.singleShot(delay, action)  # type: ignore[arg-type]
     app.exec()

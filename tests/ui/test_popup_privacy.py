@@ -54,9 +54,9 @@ def cloud_turn_done(
     w = MainWindow()
     qtbot.addWidget(w)
     qtbot.waitUntil(lambda: any(m.backend == "openai" for m in w.models), timeout=20000)
-    w.model_picker.setCurrentIndex(w.model_picker.findData(CLOUD))
+    w.picker.combo.setCurrentIndex(w.picker.combo.findData(CLOUD))
     w.send("Hello")
-    qtbot.waitUntil(lambda: w._answering is None, timeout=60000)
+    qtbot.waitUntil(lambda: not w.turns.answering, timeout=60000)
     assert len(standin.received) == 1
     assert w.host.label == CLOUD, "the cloud backend is warm"
     yield w, standin
@@ -101,11 +101,11 @@ def test_the_popup_falls_back_to_a_local_model_and_names_it(
 ) -> None:
     w, standin = cloud_turn_done
     _install(sightline_home, "tiny", vlm_a)
-    w.refresh_models()
+    w.picker.refresh()
     qtbot.waitUntil(
         lambda: {"embedded:tiny", CLOUD} <= {m.qualified_name for m in w.models}, timeout=20000
     )
-    w.model_picker.setCurrentIndex(w.model_picker.findData(CLOUD))
+    w.picker.combo.setCurrentIndex(w.picker.combo.findData(CLOUD))
     connections.clear()
     popup = _popup(qtbot, w, corpus.photo(tmp_path / "shot.jpg"))
     qtbot.waitUntil(lambda: "tokens/s" in popup.status.text(), timeout=60000)

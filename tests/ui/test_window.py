@@ -21,7 +21,6 @@ from pytestqt.qtbot import QtBot
 
 from desktop.ui.main_window import MainWindow
 from desktop.ui.widgets import MessageView
-from models.backend import GenParams
 from tests import corpus
 
 
@@ -44,24 +43,23 @@ def window(qtbot: QtBot, sightline_home: Path, vlm_a: Any) -> Iterator[MainWindo
 
 
 def messages(w: MainWindow) -> list[MessageView]:
-    layout = w.thread_layout
-    views = [layout.itemAt(i).widget() for i in range(layout.count())]
-    return [v for v in views if isinstance(v, MessageView)]
+    return list(w.thread_view.views)
 
 
 def drop_files(w: MainWindow, *paths: Path) -> None:
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
-    assert w.take_mime(mime)
+    assert w.attachments.take_mime(mime)
 
 
 def wait_answer(qtbot: QtBot, w: MainWindow) -> None:
-    qtbot.waitUntil(lambda: w._answering is None, timeout=60000)
+    qtbot.waitUntil(lambda: not w.turns.answering, timeout=60000)
 
 
 def wait_chips(qtbot: QtBot, w: MainWindow, images: int) -> None:
     qtbot.waitUntil(
-        lambda: len(w.pending_images()) >= images and not w._chips_busy(), timeout=30000
+        lambda: len(w.attachments.pending_images()) >= images and not w.attachments.busy(),
+        timeout=30000,
     )
 
 
@@ -80,8 +78,8 @@ def test_importing_from_the_welcome_panel_leaves_it(qtbot: QtBot, vlm_a: Any) ->
     w = MainWindow()
     qtbot.addWidget(w)
     w.welcome.import_pair(vlm_a.model, vlm_a.mmproj)
-    qtbot.waitUntil(lambda: w.stack.currentWidget() is w.scroll_area, timeout=20000)
-    assert "[vision]" in w.model_picker.currentText()
+    qtbot.waitUntil(lambda: w.stack.currentWidget() is w.thread_view, timeout=20000)
+    assert "[vision]" in w.picker.combo.currentText()
     w.close()
 
 
@@ -97,16 +95,16 @@ def test_drop_an_image_ask_and_watch_the_answer_stream(
     assert user.text == "What is in this photo?"
     assert answer.text.strip()
     assert "tokens/s" in answer.footer.text()
-    assert window.chips == []
-    stored = window.store.conversation_messages(window.conversation_id or 0)
+    assert window.attachments.chips == []
+    stored = window.store.conversation_messages(window.turns.conversation_id or 0)
     assert [m.role for m in stored] == ["user", "assistant"]
     assert stored[0].attachments[0].label.endswith("photo.jpg")
-    assert window.conversations.count() == 1
+    assert window.sidebar.count() == 1
 
     window.composer.setPlainText("And the colours?")
     qtbot.keyClick(window.composer, Qt.Key.Key_Return)
     wait_answer(qtbot, window)
-    stored = window.store.conversation_messages(window.conversation_id or 0)
+    stored = window.store.conversation_messages(window.turns.conversation_id or 0)
     assert len(stored) == 4
     assert (stored[3].cached_tokens or 0) >= (stored[1].prompt_tokens or 0), "the image was reused"
 
@@ -114,20 +112,19 @@ def test_drop_an_image_ask_and_watch_the_answer_stream(
 def test_shift_enter_makes_a_new_line_instead_of_sending(qtbot: QtBot, window: MainWindow) -> None:
     window.composer.setPlainText("line one")
     qtbot.keyClick(window.composer, Qt.Key.Key_Return, Qt.KeyboardModifier.ShiftModifier)
-    assert window._answering is None
+    assert not window.turns.answering
     assert "\n" in window.composer.toPlainText()
 
 
 def test_stop_keeps_the_partial_answer(qtbot: QtBot, window: MainWindow) -> None:
-    window.send("Talk for a long time.", GenParams(max_tokens=100000))
-    job = window._answering
-    assert job is not None
-    job.item.connect(lambda _item: window.stop())
+    window.send("Talk for a long time.", max_tokens=100000)
+    assert window.turns.job is not None
+    window.turns.chunk.connect(lambda _text: window.stop())
     wait_answer(qtbot, window)
     [_, answer] = messages(window)
     assert answer.text.strip()
     assert "stopped" in answer.footer.text()
-    stored = window.store.conversation_messages(window.conversation_id or 0)
+    stored = window.store.conversation_messages(window.turns.conversation_id or 0)
     assert stored[1].status == "partial"
     assert stored[1].text.strip() == answer.text.strip()
 
@@ -142,11 +139,11 @@ def test_a_pdf_becomes_pages_and_a_pasted_image_an_attachment(
     mime.setImageData(image)
     window.composer.insertFromMimeData(mime)
     wait_chips(qtbot, window, 4)
-    labels = [p.label for p in window.pending_images()]
+    labels = [p.label for p in window.attachments.pending_images()]
     assert labels[:3] == ["report.pdf p.1", "report.pdf p.2", "report.pdf p.3"]
     assert labels[3] == "pasted image"
-    window.chips[0].removed.emit()
-    assert len(window.pending_images()) == 1
+    window.attachments.chips[0].removed.emit()
+    assert len(window.attachments.pending_images()) == 1
 
 
 def test_a_bad_file_shows_a_banner_and_the_conversation_survives(
@@ -159,11 +156,11 @@ def test_a_bad_file_shows_a_banner_and_the_conversation_survives(
     drop_files(window, broken)
     qtbot.waitUntil(window.banner.isVisible, timeout=10000)
     assert "broken.png" in window.banner.label.text()
-    assert window.chips == []
+    assert window.attachments.chips == []
     assert len(messages(window)) == 2
     window.send("Still here?")
     wait_answer(qtbot, window)
-    assert len(window.store.conversation_messages(window.conversation_id or 0)) == 4
+    assert len(window.store.conversation_messages(window.turns.conversation_id or 0)) == 4
 
 
 def test_a_text_only_model_explains_why_images_are_not_sent(
@@ -175,10 +172,10 @@ def test_a_text_only_model_explains_why_images_are_not_sent(
     qtbot.addWidget(w)
     drop_files(w, corpus.photo(tmp_path / "p.jpg"))
     wait_chips(qtbot, w, 1)
-    w.model_picker.setCurrentIndex(w.model_picker.findData("embedded:words"))
+    w.picker.combo.setCurrentIndex(w.picker.combo.findData("embedded:words"))
     assert "text-only model" in w.banner.label.text()
     w.send("What is this?")
-    assert w._answering is None
+    assert not w.turns.answering
     assert messages(w) == []
     assert "cannot see images" in w.banner.label.text()
     w.close()
@@ -189,7 +186,7 @@ def test_regenerate_and_edit_replace_later_turns(qtbot: QtBot, window: MainWindo
     wait_answer(qtbot, window)
     window.send("Second question")
     wait_answer(qtbot, window)
-    cid = window.conversation_id or 0
+    cid = window.turns.conversation_id or 0
     window.regenerate()
     wait_answer(qtbot, window)
     stored = window.store.conversation_messages(cid)
@@ -205,21 +202,21 @@ def test_regenerate_and_edit_replace_later_turns(qtbot: QtBot, window: MainWindo
 def test_search_rename_export_and_delete(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
     window.send("Tell me about invoices")
     wait_answer(qtbot, window)
-    cid = window.conversation_id or 0
+    cid = window.turns.conversation_id or 0
     window.new_chat()
     window.send("Something else entirely")
     wait_answer(qtbot, window)
-    assert window.conversations.count() == 2
-    qtbot.keyClicks(window.search, "invoi")
-    assert window.conversations.count() == 1
-    window.search.clear()
-    window.rename_conversation(cid, "Invoices")
+    assert window.sidebar.count() == 2
+    qtbot.keyClicks(window.sidebar.search, "invoi")
+    assert window.sidebar.count() == 1
+    window.sidebar.search.clear()
+    window.sidebar.rename(cid, "Invoices")
     qtbot.waitUntil(lambda: window.store.title(cid) == "Invoices", timeout=10000)
-    job = window.export_conversation(cid, "md", tmp_path / "out.md")
+    job = window.sidebar.export(cid, "md", tmp_path / "out.md")
     qtbot.waitUntil(lambda: not job.running, timeout=10000)
     assert "Tell me about invoices" in (tmp_path / "out.md").read_text()
-    window.delete_conversation(cid)
-    qtbot.waitUntil(lambda: window.conversations.count() == 1, timeout=10000)
+    window.sidebar.delete(cid)
+    qtbot.waitUntil(lambda: window.sidebar.count() == 1, timeout=10000)
 
 
 def test_the_popup_describes_an_image(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
@@ -325,8 +322,8 @@ def test_a_cloud_model_asks_once_what_will_be_sent_and_shows_the_cost(
     qtbot: QtBot, cloud_window: tuple[MainWindow, Any, list[str]], tmp_path: Path
 ) -> None:
     w, standin, asked = cloud_window
-    assert "[cloud]" in w.model_picker.itemText(w.model_picker.findData("openai:gpt-4.1-mini"))
-    w.model_picker.setCurrentIndex(w.model_picker.findData("openai:gpt-4.1-mini"))
+    assert "[cloud]" in w.picker.combo.itemText(w.picker.combo.findData("openai:gpt-4.1-mini"))
+    w.picker.combo.setCurrentIndex(w.picker.combo.findData("openai:gpt-4.1-mini"))
     drop_files(w, corpus.exif_rotated_jpeg(tmp_path / "gps.jpg"))
     wait_chips(qtbot, w, 1)
     w.send("What is this?")
@@ -341,7 +338,7 @@ def test_a_cloud_model_asks_once_what_will_be_sent_and_shows_the_cost(
     w.send("And now?")
     wait_answer(qtbot, w)
     assert len(asked) == 1, "asked once per conversation"
-    stored = w.store.conversation_messages(w.conversation_id or 0)
+    stored = w.store.conversation_messages(w.turns.conversation_id or 0)
     assert (stored[1].cost_usd or 0) > 0
 
 
@@ -350,9 +347,9 @@ def test_declining_sends_nothing(
 ) -> None:
     w, standin, _asked = cloud_window
     w.answer[0] = QMessageBox.StandardButton.No  # type: ignore[attr-defined]
-    w.model_picker.setCurrentIndex(w.model_picker.findData("openai:gpt-4.1-mini"))
+    w.picker.combo.setCurrentIndex(w.picker.combo.findData("openai:gpt-4.1-mini"))
     w.send("Hello")
-    assert w._answering is None
+    assert not w.turns.answering
     assert standin.received == []
     assert messages(w) == []
 
@@ -361,16 +358,16 @@ def test_the_cloud_fallback_answers_when_the_local_model_cannot_see(
     qtbot: QtBot, cloud_window: tuple[MainWindow, Any, list[str]], tmp_path: Path
 ) -> None:
     w, standin, _asked = cloud_window
-    w.model_picker.setCurrentIndex(w.model_picker.findData("embedded:words"))
+    w.picker.combo.setCurrentIndex(w.picker.combo.findData("embedded:words"))
     drop_files(w, corpus.photo(tmp_path / "p.jpg"))
     wait_chips(qtbot, w, 1)
     w.send("What is this?")
     assert standin.received == [], "without the fallback a text-only model refuses"
-    w.cloud_fallback.setChecked(True)
+    w.picker.cloud_fallback.setChecked(True)
     w.send("What is this?")
     wait_answer(qtbot, w)
     assert len(standin.received) == 1
-    assert w.store.conversation_settings(w.conversation_id or 0)["cloud_fallback"] is True
+    assert w.store.conversation_settings(w.turns.conversation_id or 0)["cloud_fallback"] is True
 
 
 def test_settings_are_saved_where_the_app_reads_them(
@@ -385,7 +382,7 @@ def test_settings_are_saved_where_the_app_reads_them(
     dialog.n_ctx.setValue(8192)
     dialog.theme.setCurrentIndex(dialog.theme.findData("dark"))
     dialog.ollama.setText("http://nas.local:11434")
-    dialog._save()
+    dialog.save()
     saved = load_settings()
     assert saved.default_model == "embedded:tiny"
     assert saved.n_ctx == 8192

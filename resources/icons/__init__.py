@@ -1,0 +1,1 @@
+"""Toolbar icons, one SVG per theme (``NAME-light.svg`` is drawn for light backgrounds)."""
