@@ -51,6 +51,8 @@ class Settings:
     """None: decode greedily, and sample anew (temperature 0.8) when regenerating."""
     pdf_page_budget_s: float = 20.0
     """How long one PDF page may take to render before it is abandoned."""
+    capture_shortcut: str = "Ctrl+Alt+S"
+    """The global shortcut that opens the region capture; empty turns it off."""
     flash_attention: bool | None = None
     """Unset: on where layers run on a GPU, off on the CPU (measured slower there)."""
     conversation_states_ram_mb: int | None = None

@@ -73,11 +73,13 @@ def run(files: list[str], popup: bool = False) -> int:
     # its file over without loading the window's modules (the popup starts sooner).
     from desktop.settings import load_settings
     from desktop.ui import theme
+    from desktop.ui.companions import start_tray
     from desktop.ui.main_window import MainWindow
 
     settings = load_settings()
     theme.apply(app, settings.theme)
     window = MainWindow(settings)
+    start_tray(window)
     popups: list[QWidget] = []
 
     def show_popup(paths: list[str]) -> None:

@@ -29,7 +29,7 @@ from desktop.messages import describe_error
 from desktop.model_host import ModelHost
 from desktop.presets import load_presets
 from desktop.settings import Settings, load_settings
-from desktop.ui import chrome
+from desktop.ui import chrome, companions
 from desktop.ui.attachments import Attachments
 from desktop.ui.chat_panel import ChatPanel
 from desktop.ui.conversation_list import ConversationList
@@ -96,6 +96,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.model_status)
         self.actions_ = chrome.build(self)
         self._wire()
+        self.disk_watch = companions.attach(self)
         self.window_state = chrome.WindowState()
         self.window_state.restore(self)
 

@@ -1,0 +1,150 @@
+"""What lives beside the window: the disk watcher, Settings sections, the tray.
+
+The window assembles its own parts; these are the pieces that connect it to
+the rest of the desktop — other processes writing the same files, the file
+manager's right-click entry, saved conversation states, the tray icon and
+the global capture shortcut. They are wired here, each in one place, so the
+window stays one job.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QThreadPool
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QHBoxLayout,
+    QKeySequenceEdit,
+    QLabel,
+    QPushButton,
+    QWidget,
+)
+
+from desktop.model_choice import ModelChoice
+from desktop.paths import app_paths
+from desktop.settings import load_settings, save_settings
+from desktop.ui import worker
+from desktop.ui.disk_watch import DiskWatcher
+from desktop.ui.integration_panel import IntegrationPanel
+from desktop.ui.model_picker import choice_for
+from models.errors import SightlineError
+from models.llamacpp.kv_states import clear_folder, folder_size
+
+if TYPE_CHECKING:
+    from desktop.ui.main_window import MainWindow
+    from desktop.ui.tray import TrayController
+
+
+class SavedStatesPanel(QWidget):
+    """How much disk the saved conversation states take, with a button that clears them."""
+
+    def __init__(self, pool: QThreadPool, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.pool = pool
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.size_label = QLabel("Measuring…")
+        self.clear_button = QPushButton("Clear")
+        self.clear_button.setToolTip(
+            "Forget saved conversation states: reopened conversations are evaluated again"
+        )
+        self.clear_button.clicked.connect(self.clear)
+        layout.addWidget(self.size_label, 1)
+        layout.addWidget(self.clear_button)
+        self.job: worker.CallJob | None = None
+        self._run(lambda _cancel: folder_size(app_paths().states_dir))
+
+    def _run(self, work: Callable[[threading.Event], int]) -> None:
+        self.clear_button.setEnabled(False)
+        self.job = worker.call(self.pool, work, self._show, self._failed)
+
+    def clear(self) -> None:
+        def work(_cancel: threading.Event) -> int:
+            clear_folder(app_paths().states_dir)
+            return folder_size(app_paths().states_dir)
+
+        self._run(work)
+
+    def _show(self, size: int) -> None:
+        self.size_label.setText(f"{size / 1e6:.1f} MB on disk" if size else "None saved")
+        self.clear_button.setEnabled(size > 0)
+
+    def _failed(self, exc: BaseException) -> None:
+        self.size_label.setText(f"Could not read the saved states ({exc})")
+
+
+class ShortcutPanel(QWidget):
+    """The global capture shortcut: changed at once, saved, and said when it cannot be taken."""
+
+    def __init__(self, window: MainWindow, tray: TrayController) -> None:
+        super().__init__()
+        self.window_, self.tray = window, tray
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.edit = QKeySequenceEdit(QKeySequence(window.settings.capture_shortcut))
+        self.edit.setClearButtonEnabled(True)
+        self.edit.editingFinished.connect(self.apply)
+        self.state = QLabel()
+        layout.addWidget(self.edit)
+        layout.addWidget(self.state, 1)
+
+    def apply(self) -> None:
+        sequence = self.edit.keySequence().toString()
+        why = self.tray.set_shortcut(sequence or None)
+        self.state.setText(why or ("On" if sequence else "Off"))
+        settings = self.window_.settings
+        settings.capture_shortcut = sequence
+        save_settings(settings)
+
+
+def attach(window: MainWindow) -> DiskWatcher:
+    """Keep the window current with the disk, and give Settings its extra sections."""
+    app_paths().ensure()  # a folder that does not exist yet cannot be watched
+    watcher = DiskWatcher(window)
+
+    def reload_settings() -> None:
+        try:
+            window.apply_settings(load_settings())
+        except SightlineError as exc:
+            window.show_error(exc)
+
+    watcher.settings_changed.connect(reload_settings)
+    watcher.models_changed.connect(window.picker.refresh)
+    watcher.history_changed.connect(window.sidebar.refresh)
+    window.settings_panels.append(lambda: ("File manager", IntegrationPanel(pool=window.io_pool)))
+    window.settings_panels.append(lambda: ("Saved conversations", SavedStatesPanel(window.io_pool)))
+    return watcher
+
+
+def start_tray(window: MainWindow) -> TrayController:
+    """The tray icon and the global capture shortcut, for the running app (not for tests)."""
+    from desktop.ui.screen_actions import ScreenActions
+    from desktop.ui.tray import TrayController
+
+    tray = TrayController(window.settings.capture_shortcut or None, window)
+    for problem in tray.start():
+        window.banner.show_message(problem, "notice", "tray")
+
+    def current_choice() -> ModelChoice | None:
+        entry = window.current_entry()
+        return choice_for(entry) if entry is not None else None
+
+    actions = ScreenActions(tray, window.host, window.model_pool, current_choice, window.settings)
+
+    def captured(png: bytes, label: str) -> None:
+        window.show()
+        window.raise_()
+        window.new_chat()
+        window.attachments.attach_image_bytes(png, label)
+
+    actions.image_captured.connect(captured)
+    actions.failed.connect(lambda text: window.banner.show_message(text, "error"))
+    window.settings_panels.append(lambda: ("Capture shortcut", ShortcutPanel(window, tray)))
+    tray.new_chat_requested.connect(window.new_chat)
+    tray.show_requested.connect(window.show)
+    tray.quit_requested.connect(QApplication.quit)
+    return tray
