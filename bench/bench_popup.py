@@ -82,9 +82,9 @@ def steps():
         w.new_chat()
         t0 = time.monotonic()
         w.attach_files([images[2 * i]])
-        yield lambda: w.pending_images() and not w._chips_busy()
-        w.run_preset(w.presets["alt-text"])
-        yield lambda: w._answering is None
+        yield lambda: w.attachments.pending_images() and not w.attachments.busy()
+        w.chat.run_preset(w.presets["alt-text"])
+        yield lambda: not w.turns.answering
         first_window = FIRST["window"]
         t1 = time.monotonic()
         cli = subprocess.Popen([sys.executable, "-m", "desktop.cli", "describe", "--popup",

@@ -180,7 +180,7 @@ def test_the_window_shows_a_full_disk_in_its_banner(
     qtbot.waitUntil(lambda: w.current_entry() is not None, timeout=20000)
     _fill(small_disk)
     w.send("Hello")
-    qtbot.waitUntil(lambda: w._answering is None, timeout=60000)
+    qtbot.waitUntil(lambda: not w.turns.answering, timeout=60000)
     assert "the disk holding" in w.banner.label.text()
     assert "is full" in w.banner.label.text()
     w.close()
