@@ -6,7 +6,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import keyring
 import pytest
+from keyring.backends import fail
 
 from tests import socket_guard
 from tests.tiny_families import FAMILIES, FamilySpec, family_of, write_spec
@@ -14,6 +16,10 @@ from tests.tinyvlm import SPEC_A, SPEC_B, SPEC_BENCH, SPEC_EMPTY, SPEC_TEXT_ONLY
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 socket_guard.install()
+# keyring picks the highest-priority backend class it knows, and the suite's own stand-ins
+# (tests.keychain_standin) are such classes once imported: without this, whichever test
+# first asks would get a stand-in nobody set up. Tests that want a keychain say so.
+keyring.set_keyring(fail.Keyring())
 
 pytest_plugins = ["tests.fixtures_cloud"]
 

@@ -27,6 +27,7 @@ SHORTCUTS = (
     ("Ctrl+N", "New chat"),
     ("Ctrl+O", "Attach images or PDFs"),
     ("Ctrl+F", "Search conversations (Esc clears)"),
+    ("Ctrl+Shift+F", "Find things in the attached picture"),
     ("Ctrl+B", "Show or hide the sidebar"),
     ("Ctrl+End", "Jump to the latest message"),
     ("Ctrl+,", "Settings"),
@@ -67,6 +68,7 @@ def build(w: MainWindow) -> dict[str, QAction]:
         "copy_answer": _action(w, "Copy the last answer", lambda: _copy_last(w)),
         "conversation": _action(w, "This &conversation…", lambda: _conversation(w)),
         "find": _action(w, "&Find conversations", w.sidebar.search.setFocus, "Ctrl+F"),
+        "find_in_picture": _action(w, "Find in &picture…", w.finder.ask, "Ctrl+Shift+F"),
         "sidebar": _action(w, "&Sidebar", lambda: toggle_sidebar(w), "Ctrl+B", "sidebar"),
         "latest": _action(w, "Jump to &latest", w.thread_view.jump_to_latest, "Ctrl+End"),
         "shortcuts": _action(w, "&Keyboard shortcuts", lambda: _shortcuts(w)),
@@ -77,7 +79,10 @@ def build(w: MainWindow) -> dict[str, QAction]:
     bar = w.menuBar()
     for title, names in (
         ("&File", ("new", "attach", "export", None, "settings", None, "quit")),
-        ("&Edit", ("send", "stop", None, "copy_answer", "find", None, "conversation")),
+        (
+            "&Edit",
+            ("send", "stop", None, "copy_answer", "find", "find_in_picture", None, "conversation"),
+        ),
         ("&View", ("sidebar", "latest")),
         ("&Help", ("shortcuts", "about")),
     ):

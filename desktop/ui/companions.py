@@ -106,15 +106,19 @@ def attach(window: MainWindow) -> DiskWatcher:
     app_paths().ensure()  # a folder that does not exist yet cannot be watched
     watcher = DiskWatcher(window)
 
+    def while_open(refresh: Callable[[], None]) -> Callable[[], None]:
+        """A change noticed after the window closed has nothing left to refresh."""
+        return lambda: None if window.closed else refresh()
+
     def reload_settings() -> None:
         try:
             window.apply_settings(load_settings())
         except SightlineError as exc:
             window.show_error(exc)
 
-    watcher.settings_changed.connect(reload_settings)
-    watcher.models_changed.connect(window.picker.refresh)
-    watcher.history_changed.connect(window.sidebar.refresh)
+    watcher.settings_changed.connect(while_open(reload_settings))
+    watcher.models_changed.connect(while_open(window.picker.refresh))
+    watcher.history_changed.connect(while_open(window.sidebar.refresh))
     window.settings_panels.append(lambda: ("File manager", IntegrationPanel(pool=window.io_pool)))
     window.settings_panels.append(lambda: ("Saved conversations", SavedStatesPanel(window.io_pool)))
     return watcher

@@ -33,6 +33,7 @@ from desktop.ui import chrome, companions
 from desktop.ui.attachments import Attachments
 from desktop.ui.chat_panel import ChatPanel
 from desktop.ui.conversation_list import ConversationList
+from desktop.ui.find_in_picture import FindInPicture
 from desktop.ui.history_writes import HistoryWrites
 from desktop.ui.image_viewer import ImageViewer, original_pixmap
 from desktop.ui.model_picker import ModelPicker, choice_for
@@ -94,6 +95,7 @@ class MainWindow(QMainWindow):
         self.model_status = QLabel()
         self.model_status.setObjectName("modelStatus")
         self.statusBar().addPermanentWidget(self.model_status)
+        self.finder = FindInPicture(self)
         self.actions_ = chrome.build(self)
         self._wire()
         self.disk_watch = companions.attach(self)
