@@ -33,6 +33,8 @@ class Settings:
     cache_answers: bool = False
     """Cache answers to any repeated question, not only temperature-0 presets."""
     theme: str = "system"
+    max_video_frames: int = 32
+    """The most frames taken from one video (``--frames`` above it is refused)."""
 
     def effective_ollama_host(self) -> str:
         return self.ollama_host or os.environ.get("OLLAMA_HOST") or "http://127.0.0.1:11434"

@@ -31,7 +31,7 @@ from models.errors import InputError, SightlineError
 DEFAULT_PRESET = "detailed"
 
 
-def _add_model_options(p: argparse.ArgumentParser) -> None:
+def add_model_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("model")
     g.add_argument("--model", metavar="NAME", help="a model from `sightline models list`")
     g.add_argument("--model-path", metavar="GGUF", help="a text model GGUF file")
@@ -45,7 +45,7 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
-    _add_model_options(p)
+    add_model_options(p)
     p.add_argument("--pages", metavar="SPEC", help="PDF pages, e.g. 1-3,7 (default: up to 20)")
     p.add_argument("--max-tokens", type=int, metavar="N", help="longest answer, in tokens")
     p.add_argument("--json", action="store_true", help="print one JSON object per answer")
@@ -70,7 +70,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     p = sub.add_parser("chat", help="a conversation: one message per stdin line")
     p.add_argument("files", nargs="*", metavar="FILE")
-    _add_model_options(p)
+    add_model_options(p)
     p.add_argument("--pages", metavar="SPEC", help="PDF pages, e.g. 1-3,7")
     p.add_argument("--max-tokens", type=int, metavar="N")
     p.add_argument("--json", action="store_true", help="one JSON object per turn")

@@ -23,6 +23,7 @@ _COMMAND_MODULES = (
     "desktop.cli.cmd_gui",
     "desktop.cli.cmd_keys",
     "desktop.cli.cmd_cache",
+    "desktop.cli.cmd_batch",
 )
 
 
@@ -38,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 _COMMANDS = frozenset(
-    {"describe", "ask", "chat", "presets", "history", "models", "open", "keys", "cache"}
+    {"describe", "ask", "chat", "presets", "history", "models", "open", "keys", "cache", "batch"}
 )
 
 

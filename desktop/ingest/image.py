@@ -9,13 +9,14 @@ travel further than this module.
 
 from __future__ import annotations
 
+import functools
 import io
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError, features
 
 from desktop.ingest.sniff import Kind
 from models.conversation import ImagePart
@@ -29,6 +30,25 @@ MAX_PIXELS = 178_956_970
 Image.MAX_IMAGE_PIXELS = None
 
 _WHITE = (255, 255, 255)
+
+
+@functools.cache
+def optional_decoders() -> frozenset[Kind]:
+    """What this build can also decode: HEIC/HEIF with pillow-heif, AVIF with Pillow's plugin.
+
+    Without them those files keep their "not supported" message.
+    """
+    found: set[Kind] = set()
+    try:
+        import pillow_heif
+    except ImportError:
+        pass
+    else:
+        pillow_heif.register_heif_opener()
+        found.add(Kind.HEIC)
+    if features.check("avif"):
+        found.add(Kind.AVIF)
+    return frozenset(found)
 
 
 def fit_size(width: int, height: int, max_side: int) -> tuple[int, int]:
