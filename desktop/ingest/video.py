@@ -10,6 +10,7 @@ turn puts "Frame at 0:12" before each one, so the model can answer "when".
 
 from __future__ import annotations
 
+import math
 import re
 import threading
 from collections.abc import Iterator, Sequence
@@ -67,7 +68,7 @@ def sample_times(duration: float, frames: int | None, every: float | None) -> li
     if every is not None:
         if every <= 0:
             raise InputError("--every must be a positive number of seconds")
-        count = max(1, int(duration // every) + 1) if duration > 0 else 1
+        count = max(1, math.ceil(duration / every - 1e-9))  # none at the very end
         times = [i * every for i in range(count)]
         return times[: frames or len(times)]
     count = frames or DEFAULT_FRAMES
