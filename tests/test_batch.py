@@ -325,3 +325,20 @@ def test_nothing_to_do_is_a_clear_error(cli_env: dict[str, str], tmp_path: Path)
     missing = sightline(cli_env, "batch", tmp_path / "nope", "--model-path", "x.gguf")
     assert missing.returncode == 2
     assert "nope" in missing.stderr
+
+
+def test_a_pdf_is_one_question_per_page(
+    cli_env: dict[str, str], vlm_a: Any, tmp_path: Path
+) -> None:
+    doc = tmp_path / "scan.pdf"
+    pages = [Image.new("RGB", (200, 260), c) for c in ((250, 250, 250), (20, 20, 20))]
+    pages[0].save(doc, "PDF", save_all=True, append_images=pages[1:])
+    r = sightline(cli_env, "batch", doc, *model_args(vlm_a), "--max-tokens", "3", "--json",
+                  "--sidecar")  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    names = [x["path"] for x in json_lines(r.stdout)[:-1]]
+    assert sorted(names) == [f"{doc}#page=1", f"{doc}#page=2"]
+    assert (tmp_path / "scan.page-2.txt").exists()
+    only = sightline(cli_env, "batch", doc, *model_args(vlm_a), "--max-tokens", "3", "--json",
+                     "--pages", "2", "--force")  # fmt: skip
+    assert [x["path"] for x in json_lines(only.stdout)[:-1]] == [f"{doc}#page=2"]
