@@ -342,3 +342,35 @@ def test_a_pdf_is_one_question_per_page(
     only = sightline(cli_env, "batch", doc, *model_args(vlm_a), "--max-tokens", "3", "--json",
                      "--pages", "2", "--force")  # fmt: skip
     assert [x["path"] for x in json_lines(only.stdout)[:-1]] == [f"{doc}#page=2"]
+
+
+def test_a_bug_while_preparing_is_raised_not_swallowed(vlm_a: Any, folder: Path) -> None:
+    from models.llamacpp import LlamaCppBackend
+
+    def prepare(item: BatchItem, cancel: threading.Event) -> list[ImagePart]:
+        raise RuntimeError(f"bug on {item.path.name}")
+
+    items, _ = collect([folder])
+    backend = LlamaCppBackend(vlm_a.model, vlm_a.mmproj)
+    try:
+        runner = BatchRunner(backend, "Describe.", GenParams(max_tokens=2), prepare)
+        with pytest.raises(RuntimeError, match=r"bug on a\.jpg"):
+            list(runner.run(items, threading.Event()))
+    finally:
+        backend.close()
+
+
+def test_a_model_that_cannot_see_stops_the_batch_with_exit_3(
+    cli_env: dict[str, str], folder: Path, tmp_path: Path
+) -> None:
+    standin = OllamaStandin({"llama3.2:3b": StandinModel(vision=False)}).start()
+    try:
+        env = dict(cli_env, OLLAMA_HOST=standin.url)
+        out = tmp_path / "r.csv"
+        r = sightline(env, "batch", folder / "a.jpg", folder / "b.png",
+                      "--model", "ollama:llama3.2:3b", "--out", out)  # fmt: skip
+        assert r.returncode == 3, r.stderr
+        assert "cannot see images" in r.stderr
+        assert not standin.chats()
+    finally:
+        standin.stop()

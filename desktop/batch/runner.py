@@ -61,7 +61,16 @@ class Aborted:
 
 
 BatchEvent = Started | Finished | Aborted
-_Prepared = tuple[BatchItem, list[ImagePart] | InputError]
+
+
+@dataclass(frozen=True, slots=True)
+class _Crash:
+    """A bug on a worker thread: re-raised on the caller's thread, never swallowed."""
+
+    exc: BaseException
+
+
+_Prepared = tuple[BatchItem, list[ImagePart] | SightlineError]
 _DONE = None
 """The end marker on both queues: the producer ended, or a consumer did."""
 
@@ -94,8 +103,10 @@ class BatchRunner:
         """Yield a ``Started`` and a ``Finished`` per item answered (or failed), in finish order."""
         cancel = cancel if cancel is not None else threading.Event()
         ready: queue.Queue[_Prepared | None] = queue.Queue(maxsize=LOOKAHEAD * self.jobs)
-        events: queue.Queue[BatchEvent | None] = queue.Queue()
-        threads = [threading.Thread(target=self._produce, args=(items, ready, stop), daemon=True)]
+        events: queue.Queue[BatchEvent | _Crash | None] = queue.Queue()
+        threads = [
+            threading.Thread(target=self._produce, args=(items, ready, events, stop), daemon=True)
+        ]
         threads += [
             threading.Thread(target=self._consume, args=(ready, events, stop, cancel), daemon=True)
             for _ in range(self.jobs)
@@ -110,6 +121,8 @@ class BatchRunner:
                 if event is _DONE:
                     running -= 1
                     continue
+                if isinstance(event, _Crash):
+                    raise event.exc
                 if isinstance(event, Aborted):
                     stop.set()
                 yield event
@@ -139,19 +152,23 @@ class BatchRunner:
         self,
         items: Sequence[BatchItem],
         ready: queue.Queue[_Prepared | None],
+        events: queue.Queue[BatchEvent | _Crash | None],
         stop: threading.Event,
     ) -> None:
         try:
             for item in items:
                 if stop.is_set():
                     break
-                prepared: list[ImagePart] | InputError
+                prepared: list[ImagePart] | SightlineError
                 try:
                     prepared = self.prepare(item, stop)
-                except InputError as exc:
+                except SightlineError as exc:
                     prepared = exc
                 if not self._put(ready, (item, prepared), stop):
                     break
+        except Exception as exc:
+            events.put(_Crash(exc))
+            stop.set()
         finally:
             for _ in range(self.jobs):
                 self._put_final(ready, stop)
@@ -169,7 +186,7 @@ class BatchRunner:
     def _consume(
         self,
         ready: queue.Queue[_Prepared | None],
-        events: queue.Queue[BatchEvent | None],
+        events: queue.Queue[BatchEvent | _Crash | None],
         stop: threading.Event,
         cancel: threading.Event,
     ) -> None:
@@ -179,7 +196,7 @@ class BatchRunner:
                 if got is _DONE or stop.is_set():
                     return
                 item, prepared = got
-                if isinstance(prepared, InputError):
+                if isinstance(prepared, SightlineError):
                     events.put(Finished(item, error=str(prepared)))
                     continue
                 events.put(Started(item))
@@ -193,6 +210,8 @@ class BatchRunner:
                 if result.usage.finish_reason == "cancelled":
                     return
                 events.put(result)
+        except Exception as exc:
+            events.put(_Crash(exc))
         finally:
             events.put(_DONE)
 
