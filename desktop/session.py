@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from desktop.cloud_policy import CLOUD_BACKENDS
 from desktop.history.store import HistoryStore
+from desktop.ingest.video import with_frame_labels
 from models.backend import Backend, Event, GenParams, Usage
 from models.conversation import ImagePart, Message, Part, TextPart
 
@@ -71,7 +72,7 @@ class ChatSession:
     ) -> Iterator[Event]:
         """Stream one turn. ``result`` (if given) holds the text and usage as they arrive."""
         result = result if result is not None else TurnResult()
-        parts: tuple[Part, ...] = (*images, TextPart(text))
+        parts: tuple[Part, ...] = (*with_frame_labels(images), TextPart(text))
         user = Message("user", parts)
         writer = None
         if self.store is not None:

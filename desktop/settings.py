@@ -59,6 +59,9 @@ class Settings:
     """RAM for recent conversations' KV state; unset: an eighth of the machine's, at most 8 GiB."""
     conversation_states_disk_mb: int = 4096
 
+    max_video_frames: int = 32
+    """The most frames taken from one video (``--frames`` above it is refused)."""
+
     def states_ram_bytes(self) -> int:
         if self.conversation_states_ram_mb is not None:
             return max(0, self.conversation_states_ram_mb) << 20

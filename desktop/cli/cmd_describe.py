@@ -55,6 +55,7 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
 def _add_common(p: argparse.ArgumentParser) -> None:
     add_model_options(p)
     p.add_argument("--pages", metavar="SPEC", help="PDF pages, e.g. 1-3,7 (default: up to 20)")
+    _add_video_options(p)
     p.add_argument("--max-tokens", type=MAX_TOKENS, metavar="N", help="longest answer, in tokens")
     p.add_argument("--json", action="store_true", help="print one JSON object per answer")
     p.add_argument("--no-history", action="store_true", help="do not save this conversation")
@@ -62,6 +63,11 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--annotate", metavar="OUT.png", help="write a copy of the image with the boxes drawn"
     )
+
+
+def _add_video_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--frames", type=int, metavar="N", help="frames taken from a video (default 8)")
+    p.add_argument("--every", type=float, metavar="S", help="one video frame every S seconds")
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -89,6 +95,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("files", nargs="*", metavar="FILE")
     add_model_options(p)
     p.add_argument("--pages", metavar="SPEC", help="PDF pages, e.g. 1-3,7")
+    _add_video_options(p)
     p.add_argument("--max-tokens", type=MAX_TOKENS, metavar="N")
     p.add_argument("--json", action="store_true", help="one JSON object per turn")
     p.add_argument("--no-history", action="store_true")
@@ -124,6 +131,7 @@ def _ingest(
     settings: Settings,
     pages: str | None,
     cancel: threading.Event,
+    args: argparse.Namespace,
 ) -> list[ImagePart]:
     max_side = choice.max_image_side(settings)
     images: list[ImagePart] = []
@@ -136,13 +144,16 @@ def _ingest(
                 cancel=cancel,
                 on_progress=_Progress(),
                 on_notice=_say,
+                frames=args.frames,
+                every=args.every,
+                max_frames=settings.max_video_frames,
             )
         )
     return images
 
 
 def _turn_json(
-    result: TurnResult, model: str, files: Sequence[str], backend: str
+    result: TurnResult, model: str, files: Sequence[str], backend: str, images_sent: int
 ) -> dict[str, Any]:
     u = result.usage
     return {
@@ -158,6 +169,7 @@ def _turn_json(
         "conversation_id": result.conversation_id,
         "cost_usd": turn_cost(backend, u),
         "cached": bool(u.extra.get("cache_hit")),
+        "images_sent": images_sent,
     }
 
 
@@ -267,7 +279,9 @@ def ask_once(
             prompt = grounding.prompt(convention)
         with interrupt_cancels(setup.cancel):
             if prepare is None:
-                images = _ingest(files, setup.choice, setup.settings, args.pages, setup.cancel)
+                images = _ingest(
+                    files, setup.choice, setup.settings, args.pages, setup.cancel, args
+                )
             else:
                 images = prepare(setup.choice.max_image_side(setup.settings))
             if setup.cancel.is_set():
@@ -276,7 +290,7 @@ def ask_once(
                 setup.backend(), model_label=setup.choice.label, store=setup.store
             )
             result = _run_turn(session, prompt, images, params, setup.cancel, not args.json)
-        row = _turn_json(result, setup.choice.label, files, setup.choice.backend)
+        row = _turn_json(result, setup.choice.label, files, setup.choice.backend, len(images))
         if grounding is not None:
             located = grounding.locate(result.text, images, convention)
             row["boxes"] = [b.as_json() for b in located.boxes]
@@ -369,7 +383,9 @@ def run_chat(args: argparse.Namespace) -> int:
         sys.stdin.reconfigure(errors="replace")  # a line that is not UTF-8 is still a message
     try:
         with interrupt_cancels(setup.cancel):
-            pending = _ingest(args.files, setup.choice, setup.settings, args.pages, setup.cancel)
+            pending = _ingest(
+                args.files, setup.choice, setup.settings, args.pages, setup.cancel, args
+            )
             pending_files = list(args.files)
             session = ChatSession(
                 setup.backend(), model_label=setup.choice.label, store=setup.store
@@ -388,7 +404,7 @@ def run_chat(args: argparse.Namespace) -> int:
                     if not text and not files:
                         continue
                     pending += _ingest(
-                        files, setup.choice, setup.settings, args.pages, setup.cancel
+                        files, setup.choice, setup.settings, args.pages, setup.cancel, args
                     )
                     pending_files += files
                     result = _run_turn(session, text, pending, params, setup.cancel, not args.json)
@@ -404,7 +420,11 @@ def run_chat(args: argparse.Namespace) -> int:
                     continue
                 if args.json:
                     row = _turn_json(
-                        result, setup.choice.label, pending_files, setup.choice.backend
+                        result,
+                        setup.choice.label,
+                        pending_files,
+                        setup.choice.backend,
+                        len(pending),
                     )
                     print(json.dumps(row, ensure_ascii=False), flush=True)
                 pending, pending_files = [], []

@@ -28,6 +28,7 @@ _COMMAND_MODULES = (
     "desktop.cli.cmd_cache",
     "desktop.cli.cmd_capture",
     "desktop.cli.cmd_integrate",
+    "desktop.cli.cmd_batch",
 )
 
 
@@ -55,6 +56,7 @@ _COMMANDS = frozenset(
         "cache",
         "integrate",
         "capture",
+        "batch",
     }
 )
 

@@ -15,10 +15,11 @@ import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from desktop.ingest.image import prepare_image
+from desktop.ingest.image import optional_decoders, prepare_image
 from desktop.ingest.pages import parse_pages
 from desktop.ingest.pdf import pdf_page_count, render_pages
 from desktop.ingest.sniff import UNSUPPORTED, Kind, looks_like, sniff
+from desktop.ingest.video import video_frames
 from desktop.paths import readable
 from models.conversation import ImagePart
 from models.errors import InputError
@@ -45,7 +46,7 @@ def _classify(head: bytes, label: str) -> Kind:
     if not head:
         raise InputError.for_file(label, "the file is empty")
     kind = sniff(head)
-    if kind in UNSUPPORTED:
+    if kind in UNSUPPORTED and kind not in optional_decoders():
         raise _unsupported(label, kind)
     if kind is Kind.UNKNOWN:
         raise InputError.for_file(label, f"not an image or PDF (it looks like {looks_like(head)})")
@@ -123,8 +124,11 @@ def ingest_file(
     cancel: threading.Event | None = None,
     on_progress: Callable[[int, int], None] | None = None,
     on_notice: Callable[[str], None] | None = None,
+    frames: int | None = None,
+    every: float | None = None,
+    max_frames: int | None = None,
 ) -> Iterator[ImagePart]:
-    """Yield one image per picture, or one per PDF page as each is rendered.
+    """Yield one image per picture, one per PDF page as each is rendered, or a video's frames.
 
     Without an explicit ``pages`` selection a PDF is capped at ``max_pages``
     pages, and ``on_notice`` says so; an explicit selection may go beyond.
@@ -133,6 +137,18 @@ def ingest_file(
         yield from _ingest_stdin(max_side, pages, max_pages, cancel, on_progress, on_notice)
         return
     kind = sniff_file(path)
+    if kind is Kind.VIDEO:
+        if pages:
+            raise InputError.for_file(path, "--pages only applies to PDFs (use --frames)")
+        yield from video_frames(
+            path,
+            max_side=max_side,
+            frames=frames,
+            every=every,
+            max_frames=max_frames,
+            cancel=cancel,
+        )
+        return
     if kind is not Kind.PDF:
         if pages:
             raise InputError.for_file(path, "--pages only applies to PDFs")

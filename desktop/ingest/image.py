@@ -9,6 +9,7 @@ travel further than this module.
 
 from __future__ import annotations
 
+import functools
 import io
 import logging
 import struct
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import IO, TextIO
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError, features
 
 from desktop.ingest.sniff import Kind
 from models.conversation import ImagePart
@@ -75,6 +76,25 @@ def source_geometry(source: Path | bytes, label: str) -> SourceGeometry:
             )
     except (OSError, SyntaxError, ValueError) as exc:
         raise InputError.for_file(label, f"the image could not be read ({exc})") from exc
+
+
+@functools.cache
+def optional_decoders() -> frozenset[Kind]:
+    """What this build can also decode: HEIC/HEIF with pillow-heif, AVIF with Pillow's plugin.
+
+    Without them those files keep their "not supported" message.
+    """
+    found: set[Kind] = set()
+    try:
+        import pillow_heif
+    except ImportError:
+        pass
+    else:
+        pillow_heif.register_heif_opener()
+        found.add(Kind.HEIC)
+    if features.check("avif"):
+        found.add(Kind.AVIF)
+    return frozenset(found)
 
 
 def fit_size(width: int, height: int, max_side: int) -> tuple[int, int]:

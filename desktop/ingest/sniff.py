@@ -20,6 +20,7 @@ class Kind(Enum):
     HEIC = "HEIC"
     AVIF = "AVIF"
     SVG = "SVG"
+    VIDEO = "video"
     UNKNOWN = "unknown"
 
     @property
@@ -32,6 +33,7 @@ UNSUPPORTED = {Kind.HEIC, Kind.AVIF, Kind.SVG}
 
 _HEIC_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"}
 _AVIF_BRANDS = {b"avif", b"avis"}
+_EBML = b"\x1a\x45\xdf\xa3"  # Matroska and WebM
 _OTHER_SIGNATURES = (
     (b"PK\x03\x04", "a ZIP archive or an Office document"),
     (b"\x1f\x8b", "a gzip archive"),
@@ -68,6 +70,9 @@ def sniff(head: bytes) -> Kind:
             return Kind.AVIF
         if brand in _HEIC_BRANDS:
             return Kind.HEIC
+        return Kind.VIDEO  # MP4, MOV, M4V, 3GP: PyAV says if it has no picture
+    if head.startswith(_EBML) or (head[:4] == b"RIFF" and head[8:12] == b"AVI "):
+        return Kind.VIDEO
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     if (
         text.startswith((b"<?xml", b"<svg", b"<!--")) or text.startswith(b"<!doctype svg")

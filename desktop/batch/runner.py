@@ -1,0 +1,243 @@
+"""The batch loop: a producer prepares images ahead while consumers ask the model.
+
+One producer thread decodes and downscales the next files (PIL releases the
+GIL while it decodes) and keeps a few ready in a bounded queue, so the model
+never waits for a file and memory stays bounded however large the batch.
+``jobs`` consumers take prepared files from that queue, each asking its own
+fresh one-message conversation; the embedded model has one context, so it
+runs with one consumer, while a server can be given several requests at once.
+Results arrive in the order they finish.
+
+``stop`` ends the batch after the answers in progress; ``cancel`` also cuts
+those answers short (they are then not reported as done).
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+from desktop.batch.inputs import BatchItem
+from desktop.ingest.video import with_frame_labels
+from models.backend import Backend, GenParams, Usage
+from models.conversation import ImagePart, Message, TextPart
+from models.errors import InputError, SightlineError
+
+Prepare = Callable[[BatchItem, threading.Event], list[ImagePart]]
+"""Turns an item into model-ready images, or raises ``InputError`` naming the file."""
+
+LOOKAHEAD = 2
+"""Prepared files waiting per consumer: enough to hide decoding, little memory."""
+
+
+@dataclass(frozen=True, slots=True)
+class Started:
+    item: BatchItem
+
+
+@dataclass(slots=True)
+class Finished:
+    item: BatchItem
+    text: str = ""
+    usage: Usage = field(default_factory=Usage)
+    ms: float = 0.0
+    """Wall time of the model's answer (not the file's preparation, done meanwhile)."""
+    images_sent: int = 0
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass(frozen=True, slots=True)
+class Aborted:
+    """The model or backend became unusable; nothing more can be answered."""
+
+    error: SightlineError
+
+
+BatchEvent = Started | Finished | Aborted
+
+
+@dataclass(frozen=True, slots=True)
+class _Crash:
+    """A bug on a worker thread: re-raised on the caller's thread, never swallowed."""
+
+    exc: BaseException
+
+
+_Prepared = tuple[BatchItem, list[ImagePart] | SightlineError]
+_DONE = None
+"""The end marker on both queues: the producer ended, or a consumer did."""
+
+
+class BatchRunner:
+    def __init__(
+        self,
+        backend: Backend,
+        prompt: str,
+        params: GenParams,
+        prepare: Prepare,
+        *,
+        jobs: int = 1,
+        before_request: Callable[[], None] | None = None,
+    ) -> None:
+        """``before_request`` runs before every request and raises to refuse it (cloud policy)."""
+        self.backend = backend
+        self.prompt = prompt
+        self.params = params
+        self.prepare = prepare
+        self.jobs = max(1, jobs)
+        self.before_request = before_request
+
+    def run(
+        self,
+        items: Sequence[BatchItem],
+        stop: threading.Event,
+        cancel: threading.Event | None = None,
+    ) -> Iterator[BatchEvent]:
+        """Yield a ``Started`` and a ``Finished`` per item answered (or failed), in finish order."""
+        cancel = cancel if cancel is not None else threading.Event()
+        ready: queue.Queue[_Prepared | None] = queue.Queue(maxsize=LOOKAHEAD * self.jobs)
+        events: queue.Queue[BatchEvent | _Crash | None] = queue.Queue()
+        threads = [
+            threading.Thread(target=self._produce, args=(items, ready, events, stop), daemon=True)
+        ]
+        threads += [
+            threading.Thread(target=self._consume, args=(ready, events, stop, cancel), daemon=True)
+            for _ in range(self.jobs)
+        ]
+        for t in threads:
+            t.start()
+        running = self.jobs
+        finished_normally = False
+        try:
+            while running:
+                event = events.get()
+                if event is _DONE:
+                    running -= 1
+                    continue
+                if isinstance(event, _Crash):
+                    raise event.exc
+                if isinstance(event, Aborted):
+                    stop.set()
+                yield event
+            finished_normally = True
+        finally:
+            stop.set()
+            if not finished_normally:
+                cancel.set()
+            _drain(ready)
+            for t in threads:
+                t.join(timeout=5)
+
+    # -- threads ---------------------------------------------------------------
+
+    def _put(
+        self, ready: queue.Queue[_Prepared | None], value: _Prepared, stop: threading.Event
+    ) -> bool:
+        while not stop.is_set():
+            try:
+                ready.put(value, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _produce(
+        self,
+        items: Sequence[BatchItem],
+        ready: queue.Queue[_Prepared | None],
+        events: queue.Queue[BatchEvent | _Crash | None],
+        stop: threading.Event,
+    ) -> None:
+        try:
+            for item in items:
+                if stop.is_set():
+                    break
+                prepared: list[ImagePart] | SightlineError
+                try:
+                    prepared = self.prepare(item, stop)
+                except SightlineError as exc:
+                    prepared = exc
+                if not self._put(ready, (item, prepared), stop):
+                    break
+        except Exception as exc:
+            events.put(_Crash(exc))
+            stop.set()
+        finally:
+            for _ in range(self.jobs):
+                self._put_final(ready, stop)
+
+    def _put_final(self, ready: queue.Queue[_Prepared | None], stop: threading.Event) -> None:
+        """One end marker per consumer; once stopped, a full queue ends them anyway."""
+        while True:
+            try:
+                ready.put(_DONE, timeout=0.1)
+                return
+            except queue.Full:
+                if stop.is_set():
+                    return
+
+    def _consume(
+        self,
+        ready: queue.Queue[_Prepared | None],
+        events: queue.Queue[BatchEvent | _Crash | None],
+        stop: threading.Event,
+        cancel: threading.Event,
+    ) -> None:
+        try:
+            while True:
+                got = ready.get()
+                if got is _DONE or stop.is_set():
+                    return
+                item, prepared = got
+                if isinstance(prepared, SightlineError):
+                    events.put(Finished(item, error=str(prepared)))
+                    continue
+                events.put(Started(item))
+                try:
+                    result = self._ask(item, prepared, cancel)
+                except InputError as exc:
+                    result = Finished(item, error=str(exc))
+                except SightlineError as exc:
+                    events.put(Aborted(exc))
+                    return
+                if result.usage.finish_reason == "cancelled":
+                    return
+                events.put(result)
+        except Exception as exc:
+            events.put(_Crash(exc))
+        finally:
+            events.put(_DONE)
+
+    def _ask(self, item: BatchItem, images: list[ImagePart], cancel: threading.Event) -> Finished:
+        if self.before_request is not None:
+            self.before_request()
+        message = Message("user", (*with_frame_labels(images), TextPart(self.prompt)))
+        result = Finished(item, images_sent=len(images))
+        begun = time.perf_counter()
+        chunks: list[str] = []
+        for event in self.backend.stream([message], self.params, cancel):
+            if isinstance(event, Usage):
+                result.usage = event
+            else:
+                chunks.append(event)
+        result.ms = (time.perf_counter() - begun) * 1000
+        # Models often open with a space ("▁The"); nobody wants it in a caption.
+        result.text = "".join(chunks).strip()
+        if result.usage.finish_reason == "error":
+            result.error = f"{item.name}: the answer stopped early ({result.usage.error})"
+        return result
+
+
+def _drain(q: queue.Queue[_Prepared | None]) -> None:
+    while True:
+        try:
+            q.get_nowait()
+        except queue.Empty:
+            return
