@@ -15,6 +15,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QApplication, QInputDialog, QMessageBox, QToolBar, QWidget
 
 from desktop.paths import app_paths
+from desktop.ui import describe_each
 from desktop.ui.icons import icon
 
 MainWindow = Any
@@ -60,6 +61,7 @@ def build(w: MainWindow) -> dict[str, QAction]:
     a = {
         "new": _action(w, "&New chat", w.new_chat, "Ctrl+N", "new-chat"),
         "attach": _action(w, "&Attach…", w.attachments.ask_files, "Ctrl+O", "attach"),
+        "describe_each": _action(w, "&Describe each file…", lambda: describe_each.ask_files(w)),
         "export": _action(w, "&Export conversation…", lambda: _export(w)),
         "settings": _action(w, "&Settings…", lambda: open_settings(w), "Ctrl+,", "settings"),
         "quit": _action(w, "&Quit", w.close, "Ctrl+Q"),
@@ -78,7 +80,7 @@ def build(w: MainWindow) -> dict[str, QAction]:
     a["sidebar"].setChecked(True)
     bar = w.menuBar()
     for title, names in (
-        ("&File", ("new", "attach", "export", None, "settings", None, "quit")),
+        ("&File", ("new", "attach", "describe_each", "export", None, "settings", None, "quit")),
         (
             "&Edit",
             ("send", "stop", None, "copy_answer", "find", "find_in_picture", None, "conversation"),

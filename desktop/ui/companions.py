@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QThreadPool
 from PySide6.QtGui import QKeySequence
@@ -35,8 +35,10 @@ from models.errors import SightlineError
 from models.llamacpp.kv_states import clear_folder, folder_size
 
 if TYPE_CHECKING:
-    from desktop.ui.main_window import MainWindow
     from desktop.ui.tray import TrayController
+
+MainWindow = Any
+"""The window (not imported: it imports this module; chrome.py does the same)."""
 
 
 class SavedStatesPanel(QWidget):

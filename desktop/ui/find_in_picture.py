@@ -9,7 +9,7 @@ usable box says so; nothing is guessed.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
 from PySide6.QtCore import QObject
 from PySide6.QtGui import QImage
@@ -25,8 +25,8 @@ from desktop.ui.model_picker import choice_for
 from desktop.ui.turns import TurnDone
 from models.conversation import ImagePart
 
-if TYPE_CHECKING:
-    from desktop.ui.main_window import MainWindow
+MainWindow = Any
+"""The window (not imported: it imports this module; chrome.py does the same)."""
 
 
 def marks_on_sent(

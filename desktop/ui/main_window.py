@@ -64,6 +64,8 @@ class MainWindow(QMainWindow):
         self.host = ModelHost()
         self.presets = load_presets()
         self.writes = HistoryWrites(self.model_pool)
+        self.batch_views: list[QWidget] = []
+        """Open "Describe each" views, kept alive while shown."""
         self.settings_panels: list[Callable[[], tuple[str, QWidget]]] = []
         """Extra sections for the Settings dialog, made afresh each time it opens."""
 
@@ -382,6 +384,8 @@ class MainWindow(QMainWindow):
         for jobs in (self.writes.jobs, self.picker.jobs, self.attachments.jobs):
             jobs.stop_all()
         self.turns.close()
+        for view in self.batch_views:
+            view.stop()  # after the answers in progress; the model pool then drains
         self.welcome.stop()
         self.wait_idle()
         self.host.close()
