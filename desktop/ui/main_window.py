@@ -31,6 +31,7 @@ from desktop.presets import load_presets
 from desktop.settings import Settings, load_settings
 from desktop.ui import chrome, companions
 from desktop.ui.attachments import Attachments
+from desktop.ui.batch_view import BatchView
 from desktop.ui.chat_panel import ChatPanel
 from desktop.ui.conversation_list import ConversationList
 from desktop.ui.find_in_picture import FindInPicture
@@ -64,7 +65,7 @@ class MainWindow(QMainWindow):
         self.host = ModelHost()
         self.presets = load_presets()
         self.writes = HistoryWrites(self.model_pool)
-        self.batch_views: list[QWidget] = []
+        self.batch_views: list[BatchView] = []
         """Open "Describe each" views, kept alive while shown."""
         self.settings_panels: list[Callable[[], tuple[str, QWidget]]] = []
         """Extra sections for the Settings dialog, made afresh each time it opens."""
