@@ -221,6 +221,8 @@ def open_backend(
             bare,
             settings.ollama_keep_alive,
             num_ctx=settings.n_ctx,
+            connect_timeout_s=settings.ollama_connect_timeout_s,
+            stall_timeout_s=settings.ollama_stall_timeout_s,
         )
     if choice.backend == "openai-compat":
         from models.openai_compat_backend import OpenAICompatBackend

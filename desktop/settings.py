@@ -50,6 +50,10 @@ class Settings:
     temperature: float | None = None
     """None: decode greedily, and sample anew (temperature 0.8) when regenerating."""
     pdf_page_budget_s: float = 20.0
+    ollama_connect_timeout_s: float = 5.0
+    """How long to wait for an Ollama server to accept a connection."""
+    ollama_stall_timeout_s: float = 60.0
+    """How long an Ollama answer may go silent (before its first chunk, or between two)."""
     """How long one PDF page may take to render before it is abandoned."""
     capture_shortcut: str = "Ctrl+Alt+S"
     """The global shortcut that opens the region capture; empty turns it off."""
@@ -80,6 +84,11 @@ _RANGES: dict[str, tuple[float, float]] = {
     "n_ctx": (512, 131072),
     "max_image_side": (224, 4096),
     "pdf_page_budget_s": (0.1, 600),
+    "ollama_connect_timeout_s": (0.5, 120),
+    "ollama_stall_timeout_s": (1, 600),
+    "conversation_states_ram_mb": (0, 1 << 20),
+    "conversation_states_disk_mb": (0, 1 << 22),
+    "max_video_frames": (1, 256),
 }
 """Allowed values, inclusive; the Settings dialog offers the same ranges."""
 

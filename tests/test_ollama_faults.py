@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from models.errors import ModelError
 from models.ollama_backend import OllamaBackend, list_models
+from tests.cli_runner import sightline
 from tests.ollama_standin import OllamaStandin, StandinModel
 from tests.test_ollama_backend import ask
 
@@ -63,3 +66,20 @@ def test_a_stall_mid_answer_keeps_the_partial_and_says_so(ollama: OllamaStandin)
     assert usage.error == (
         f"Ollama at {ollama.url} stopped answering after 2 tokens (nothing for 1 s)"
     )
+
+
+def test_the_stall_bound_is_a_setting_the_command_line_honours(
+    ollama: OllamaStandin, cli_env: dict[str, str], sightline_home: Path, tmp_path: Path
+) -> None:
+    config = sightline_home / "config" / "config.toml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text("ollama_stall_timeout_s = 1.0\n", encoding="utf-8")
+    photo = tmp_path / "p.png"
+    Image.new("RGB", (64, 64), (9, 90, 200)).save(photo)
+    ollama.stall_after = 2
+    started = time.monotonic()
+    r = sightline(
+        {**cli_env, "OLLAMA_HOST": ollama.url}, "describe", photo, "--model", "ollama:llava:7b"
+    )
+    assert time.monotonic() - started < 60
+    assert "stopped answering after" in r.stderr
