@@ -73,6 +73,18 @@ def _wants_window(args: list[str]) -> bool:
     return all(not a.startswith("-") and Path(a).exists() for a in args)
 
 
+def _popup_files(args: list[str]) -> list[str] | None:
+    """The files of ``describe --popup FILE...``, what a file manager runs on a right-click.
+
+    That path only hands files to the window, so it skips building the whole
+    parser (which imports every command: half a second before the popup shows).
+    """
+    if len(args) < 3 or args[0] != "describe" or "--popup" not in args:
+        return None
+    files = [a for a in args[1:] if a != "--popup"]
+    return files if all(not a.startswith("-") for a in files) else None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     for stream in (sys.stdout, sys.stderr):
@@ -81,10 +93,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         configure_logging()
         remember_in(app_paths().cache_dir / "model-probes")
-        if _wants_window(args_list):
+        popup = _popup_files(args_list)
+        if popup is not None or _wants_window(args_list):
             from desktop.cli.cmd_gui import launch
 
-            return launch(args_list)
+            return launch(popup, popup=True) if popup is not None else launch(args_list)
         parser = build_parser()
         args = parser.parse_args(args_list)
         code: int = args.func(args)

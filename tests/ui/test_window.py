@@ -267,14 +267,15 @@ def test_a_second_launch_hands_its_files_to_the_first(
         first.wait(timeout=20)
 
 
-def test_no_display_is_one_clear_line_and_exit_3(cli_env: dict[str, str]) -> None:
+@pytest.mark.parametrize("args", [[], ["describe", "--popup", "photo.jpg"]])
+def test_no_display_is_one_clear_line_and_exit_3(cli_env: dict[str, str], args: list[str]) -> None:
     env = {
         k: v
         for k, v in cli_env.items()
         if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
     }
     r = subprocess.run(
-        [sys.executable, "-m", "desktop.cli"],
+        [sys.executable, "-m", "desktop.cli", *args],
         env=env,
         capture_output=True,
         text=True,
