@@ -58,7 +58,7 @@ class Settings:
     capture_shortcut: str = "Ctrl+Alt+S"
     """The global shortcut that opens the region capture; empty turns it off."""
     flash_attention: bool | None = None
-    """Unset: on where layers run on a GPU, off on the CPU (measured slower there)."""
+    """Unset: on wherever llama.cpp supports it (measured faster on the CPU too); false: off."""
     conversation_states_ram_mb: int | None = None
     """RAM for recent conversations' KV state; unset: an eighth of the machine's, at most 8 GiB."""
     conversation_states_disk_mb: int = 4096

@@ -76,6 +76,7 @@ class Reference:
             n_ubatch=512,
             n_threads=n_threads,
             n_threads_batch=n_threads,
+            flash_attn=True,  # as the engine loads models: the same float rounding on both sides
             verbose=False,
         )
         self.ctx = self.llm._ctx.ctx

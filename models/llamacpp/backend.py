@@ -53,16 +53,23 @@ _log = logging.getLogger(__name__)
 _SEQ = 0
 
 
-def use_flash_attention(setting: bool | None, n_gpu_layers: int) -> bool:
-    """Flash attention where it pays: on a GPU, as llama-server's "auto" does.
+def _load(flash_attn: bool | None, **params: Any) -> llama_cpp.Llama:
+    """The model and its context, with flash attention unless the setting turns it off.
 
-    On the CPU it was measured slower for decoding as the context grows
-    (bench/bench_llamacpp.py, docs/benchmarks.md), so it is left off there
-    unless the user turns it on. ``setting`` None means decide.
+    llama-server turns it on wherever the backend supports it; measured here
+    on the CPU it is faster too, for the first turn (0.80x its time) and for
+    decoding even with 3,500 tokens of context (bench/bench_conversations.py,
+    docs/benchmarks.md). Where a backend cannot do it, the context is made
+    again without.
     """
-    if setting is not None:
-        return setting
-    return n_gpu_layers > 0
+    if flash_attn is not False:
+        try:
+            return llama_cpp.Llama(flash_attn=True, **params)
+        except (ValueError, RuntimeError) as exc:
+            if flash_attn:  # asked for explicitly: say why it failed
+                raise
+            _log.info("flash attention unavailable here (%s); loading without", exc)
+    return llama_cpp.Llama(flash_attn=False, **params)
 
 
 class _Prompt:
@@ -108,7 +115,8 @@ class LlamaCppBackend:
         train_ctx = text_header.context_length or n_ctx
         self._stack = ExitStack()
         try:
-            self._llm = llama_cpp.Llama(
+            self._llm = _load(
+                flash_attn,
                 model_path=str(model_path),
                 n_ctx=min(n_ctx, train_ctx),
                 n_batch=n_batch,
@@ -116,7 +124,6 @@ class LlamaCppBackend:
                 n_threads=threads,
                 n_threads_batch=threads,
                 n_gpu_layers=n_gpu_layers,
-                flash_attn=use_flash_attention(flash_attn, n_gpu_layers),
                 verbose=False,
             )
         except (ValueError, RuntimeError, OSError) as exc:
