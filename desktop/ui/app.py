@@ -83,13 +83,14 @@ def run(files: list[str], popup: bool = False) -> int:
     popups: list[QWidget] = []
 
     def show_popup(paths: list[str]) -> None:
+        """One file: the popup. Several (a multi-selection): one batch view describing each."""
+        from desktop.ui.describe_each import describe_each
         from desktop.ui.popup import PopupWindow
-        from desktop.ui.popup_batch import PopupBatch
 
-        if len(paths) == 1:
-            view: QWidget = PopupWindow(window, Path(paths[0]))
-        else:
-            view = PopupBatch(window, [Path(p) for p in paths])
+        if len(paths) > 1:
+            describe_each(window, paths)
+            return
+        view: QWidget = PopupWindow(window, Path(paths[0]))
         popups.append(view)
         view.show()
         view.raise_()
