@@ -12,7 +12,8 @@ M-RoPE pair of similar size, 576 image tokens in 24 positions):
 - turn-1 TTFT and turn-6 decode speed with flash attention on and off;
 - going back to conversation A after B (A -> B -> A) with saved states vs without;
 - a follow-up in a conversation reopened after a restart vs the same turn cold;
-- follow-up TTFT with 16 pages in the history vs with 1.
+- follow-up TTFT with 16 pages in the history vs with 1, and vs what preparing
+  the 16 pages again cost every turn before prepared images were kept.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import argparse
 import statistics
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -123,6 +125,25 @@ def pages(pair: Pair, threads: int, tokens: int, count: int) -> float:
         backend.close()
 
 
+def preparing(pair: Pair, threads: int, count: int) -> float:
+    """Milliseconds to prepare ``count`` page images afresh: what every turn paid before."""
+    from models.llamacpp.prepared_images import PreparedImages
+    from models.llamacpp.stats import BackendStats
+
+    backend = LlamaCppBackend(*pair, n_ctx=4096, n_threads=threads)
+    try:
+        fresh = PreparedImages(backend.mtmd_context, 1 << 40, BackendStats())
+        scans = [image_part((250, 250, 240 - i), (1344, 1008)) for i in range(count)]
+        started = time.perf_counter()
+        for scan in scans:
+            fresh.get(scan)
+        elapsed = (time.perf_counter() - started) * 1000
+        fresh.clear()
+        return elapsed
+    finally:
+        backend.close()
+
+
 def median_of(runs: int, measure: Callable[[], float]) -> float:
     return statistics.median(measure() for _ in range(runs))
 
@@ -181,6 +202,8 @@ def main() -> None:
         sixteen = median_of(runs, lambda: pages(small_pair, threads, tokens, 16))
         one = median_of(runs, lambda: pages(small_pair, threads, tokens, 1))
         rows.append(("follow-up TTFT ms: 16 pages | 1 page", sixteen, one, ""))
+        before = median_of(runs, lambda: preparing(small_pair, threads, 16))
+        rows.append(("16 pages: follow-up TTFT | re-preparing them", sixteen, before, ""))
 
     print(f"threads {threads}, {tokens} tokens/turn, {runs} runs, medians")
     print(f"{'measure':<46}{'A':>10}{'B':>10}{'A/B':>8}")
