@@ -13,7 +13,6 @@ A message is one JSON line: ``{"action": "open" | "popup", "files": [...]}``.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import time
@@ -23,6 +22,7 @@ from typing import Any
 from PySide6.QtCore import QLockFile, QObject
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 
+from desktop.handover import server_name
 from desktop.paths import app_paths
 from models.errors import SightlineError
 
@@ -38,11 +38,6 @@ class InstanceBusy(SightlineError):
     """Another Sightline holds the lock but did not take the hand-over in time."""
 
     exit_code = 3
-
-
-def server_name() -> str:
-    digest = hashlib.sha256(str(app_paths().data_dir).encode()).hexdigest()[:16]
-    return f"sightline-{digest}"
 
 
 def _claim() -> bool:

@@ -7,9 +7,11 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
+from desktop.handover import server_name
 from tests.conftest import REPO
 
 # A first instance that claims the lock, is slow to listen (a busy machine), then records
@@ -98,3 +100,33 @@ def test_a_dead_first_instance_leaves_nothing_in_the_way(
     assert second.communicate(timeout=60)[0].strip() == "True"
     after.wait(timeout=60)
     assert json.loads((tmp_path / "got-2.json").read_text()) == [["open", ["/photos/c.jpg"]]]
+
+
+# The right-click path as a file manager runs it, reporting whether it had to load Qt.
+_RIGHT_CLICK = """
+import sys
+from desktop.cli.main import main
+code = main(["describe", "--popup", *sys.argv[1:]])
+print(code, "PySide6" in sys.modules)
+"""
+
+
+def test_the_right_click_hands_its_files_over_without_loading_qt(
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    env = dict(cli_env, QT_QPA_PLATFORM="offscreen")
+    locked, received = tmp_path / "locked", tmp_path / "received.json"
+    first = _python(_FIRST, locked, 0.0, received, 8.0, env=env)
+    try:
+        _wait_for(locked, first)
+        listening = Path(tempfile.gettempdir()) / server_name()  # QLocalServer's Unix socket
+        _wait_for(listening, first)
+        photo = tmp_path / "a.jpg"
+        photo.write_bytes(b"")
+        click = _python(_RIGHT_CLICK, photo, env=env)
+        out, err = click.communicate(timeout=60)
+        assert click.returncode == 0, err
+        assert out.split() == ["0", "False"], "handed over, and Qt never loaded"
+        assert json.loads(received.read_text()) == [["popup", [str(photo)]]]
+    finally:
+        first.wait(timeout=60)
