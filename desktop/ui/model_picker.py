@@ -16,9 +16,7 @@ from PySide6.QtCore import QThreadPool, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QFileDialog,
     QHBoxLayout,
-    QInputDialog,
     QMenu,
     QMessageBox,
     QToolButton,
@@ -31,6 +29,7 @@ from desktop.model_choice import ModelChoice, installed_models, remote_models
 from desktop.paths import app_paths
 from desktop.settings import Settings, save_settings
 from desktop.ui import worker
+from desktop.ui.import_dialog import ask_model_files
 from models.entry import ModelEntry
 
 _log = logging.getLogger(__name__)
@@ -204,19 +203,9 @@ class ModelPicker(QWidget):
         )
 
     def ask_import(self) -> None:
-        text, _ = QFileDialog.getOpenFileName(
-            self, "Text model (GGUF)", str(Path.home()), "GGUF (*.gguf)"
-        )
-        if not text:
-            return
-        mmproj, _ = QFileDialog.getOpenFileName(
-            self, "Vision projector (mmproj GGUF)", str(Path(text).parent), "GGUF (*.gguf)"
-        )
-        name, ok = QInputDialog.getText(
-            self, "Name the model", "Name in the model list:", text=Path(text).stem
-        )
-        if ok and name.strip():
-            self.import_pair(Path(text), Path(mmproj) if mmproj else None, name.strip())
+        chosen = ask_model_files(self)
+        if chosen is not None:
+            self.import_pair(*chosen)
 
     def import_pair(self, text: Path, mmproj: Path | None, name: str) -> worker.CallJob:
         from models.library import import_model

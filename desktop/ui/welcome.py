@@ -15,7 +15,6 @@ from urllib.parse import urlsplit
 
 from PySide6.QtCore import QThreadPool, Signal
 from PySide6.QtWidgets import (
-    QFileDialog,
     QFrame,
     QHBoxLayout,
     QInputDialog,
@@ -29,6 +28,7 @@ from desktop.messages import describe_error
 from desktop.paths import app_paths
 from desktop.settings import Settings, save_settings
 from desktop.ui import worker
+from desktop.ui.import_dialog import ask_model_files
 from models.catalog import CatalogEntry, load_catalog
 from models.entry import ModelEntry
 
@@ -222,19 +222,9 @@ class WelcomePanel(QFrame):
     # -- importing and Ollama -----------------------------------------------------------
 
     def import_files(self) -> None:
-        text, _ = QFileDialog.getOpenFileName(
-            self, "Text model (GGUF)", str(Path.home()), "GGUF (*.gguf)"
-        )
-        if not text:
-            return
-        mmproj, _ = QFileDialog.getOpenFileName(
-            self, "Vision projector (mmproj GGUF)", str(Path(text).parent), "GGUF (*.gguf)"
-        )
-        name, ok = QInputDialog.getText(
-            self, "Name the model", "Name in the model list:", text=Path(text).stem
-        )
-        if ok and name.strip():
-            self.import_pair(Path(text), Path(mmproj) if mmproj else None, name.strip())
+        chosen = ask_model_files(self)
+        if chosen is not None:
+            self.import_pair(*chosen)
 
     def import_pair(
         self, text: Path, mmproj: Path | None, name: str | None = None
