@@ -3,7 +3,8 @@
 The question is put in the form the model's family was trained on
 (``desktop.grounding``), sent as an ordinary turn so it is kept in the
 conversation, and when the answer is in, its boxes and points are drawn over
-the picture the model saw, with a list to pick them from. An answer with no
+the picture the model saw — under the answer in the thread, and in a larger
+viewer — each with a show/hide switch and a list to pick them from. An answer with no
 usable box says so; nothing is guessed.
 """
 
@@ -61,6 +62,8 @@ class FindInPicture(QObject):
         self.window_ = window
         self.pending: tuple[ImagePart, Convention] | None = None
         self.view: FoundView | None = None
+        self.in_thread: BoxOverlay | None = None
+        """The marks drawn in the thread, under the answer that found them."""
         window.turns.finished.connect(self._answered)
 
     def ask(self, kind: Kind = "detect") -> None:
@@ -90,5 +93,12 @@ class FindInPicture(QObject):
         if not boxes and not points:
             w.banner.show_message(f"Find in picture: {NO_BOX}.", "notice")
             return
+        answer_view = w.thread_view.last_answer()
+        if answer_view is not None:
+            in_thread = BoxOverlay()
+            in_thread.setMinimumHeight(320)
+            in_thread.set_content(image_of(part), boxes, points)
+            answer_view.add_below_text(in_thread)
+            self.in_thread = in_thread
         self.view = FoundView(w, part, boxes, points)
         self.view.show()

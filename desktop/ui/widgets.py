@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QTextBrowser,
     QToolButton,
     QVBoxLayout,
+    QWidget,
 )
 
 from models.conversation import ImagePart
@@ -173,6 +174,12 @@ class MessageView(QFrame):
         self._render_timer.setSingleShot(True)
         self._render_timer.timeout.connect(self._render)
         self._render()
+
+    def add_below_text(self, widget: QWidget) -> None:
+        """Something shown with this turn, between its text and its footer (found boxes)."""
+        layout = self.layout()
+        assert isinstance(layout, QVBoxLayout)
+        layout.insertWidget(layout.indexOf(self.footer), widget)
 
     def add_action(self, label: str, handler: Callable[[], None]) -> QToolButton:
         button = QToolButton()

@@ -48,6 +48,11 @@ def test_boxes_the_model_names_are_drawn_over_the_picture(
     overlay = window.finder.view.overlay
     assert overlay.list.count() == 1
     assert overlay.list.item(0).text().startswith("cat")
+    in_thread = window.finder.in_thread
+    assert in_thread is not None
+    assert in_thread.list.count() == 1, "drawn in the thread as well"
+    in_thread.list.setCurrentRow(0)
+    assert in_thread.view.current == 0, "clicking a row highlights its box"
     rect = overlay.view.mark_rect(0)
     assert rect.width() > 0
     assert rect.height() > 0
