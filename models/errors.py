@@ -36,6 +36,18 @@ class ModelError(SightlineError):
         return cls(f"{path}: {reason}")
 
 
+class ServerBusyError(ModelError):
+    """The server is up but has no room for this request now (429, 503, a full queue).
+
+    Worth retrying later with fewer requests in flight; ``retry_after`` is
+    the server's own word on when, if it gave one.
+    """
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class ContextOverflowError(InputError):
     """The conversation does not fit in the model's context window."""
 

@@ -24,7 +24,7 @@ from models.backend import (
 )
 from models.conversation import Message
 from models.entry import ModelEntry
-from models.errors import ModelError
+from models.errors import ModelError, ServerBusyError
 from models.image_codec import encode_for_wire
 from models.json_grammar import object_schema
 
@@ -243,10 +243,17 @@ class OllamaBackend:
                 format=object_schema(params.json_fields) if params.json_fields else None,
             )
         except ollama.ResponseError as exc:
-            raise ModelError(f"Ollama could not answer with {self.model}: {exc.error}") from exc
+            raise self._refused(exc) from exc
         except _FAILURES as exc:
             raise _failure(self.host, exc, self._stall) from exc
         yield from self._relay(chunks, usage, started, cancel)
+
+    def _refused(self, exc: ollama.ResponseError) -> ModelError:
+        """Why Ollama would not answer; a full server is busy, which is worth a retry."""
+        busy = exc.status_code in (429, 503) or "maximum pending requests" in str(exc.error)
+        if busy:
+            return ServerBusyError(f"Ollama at {self.host} is busy ({exc.error})")
+        return ModelError(f"Ollama could not answer with {self.model}: {exc.error}")
 
     def _relay(
         self,
@@ -277,7 +284,7 @@ class OllamaBackend:
                     usage.finish_reason = "length" if chunk.done_reason == "length" else "stop"
         except ollama.ResponseError as exc:
             if not pieces:
-                raise ModelError(f"Ollama could not answer with {self.model}: {exc.error}") from exc
+                raise self._refused(exc) from exc
             usage.finish_reason = "error"
             usage.error = f"Ollama stopped: {exc.error}"
         except _FAILURES as exc:

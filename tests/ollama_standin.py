@@ -35,6 +35,10 @@ class StandinModel:
     size: int = 4_000_000_000
 
 
+BUSY_MESSAGE = "server busy, please try again.  maximum pending requests exceeded"
+"""What Ollama says when its queue is full (OLLAMA_MAX_QUEUE), with status 503."""
+
+
 @dataclass
 class OllamaStandin:
     models: dict[str, StandinModel]
@@ -48,9 +52,14 @@ class OllamaStandin:
     """Send this many chunks of a stream, then fall silent without closing."""
     malformed_paths: set[str] = field(default_factory=set)
     """Answer these paths with 200 and a body (or first stream line) that is not JSON."""
+    slots: int | None = None
+    """Answer this many chats at once; beyond that, 503 "maximum pending requests exceeded"."""
+    busy_refusals: int = 0
     requests: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     server: ThreadingHTTPServer | None = None
     _released: threading.Event = field(default_factory=threading.Event)
+    _answering: int = 0
+    _slots_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def url(self) -> str:
@@ -183,6 +192,18 @@ class OllamaStandin:
                         }
                         for piece in standin.answer
                     ]
+                    with standin._slots_lock:
+                        full = standin.slots is not None and standin._answering >= standin.slots
+                        if full:
+                            standin.busy_refusals += 1
+                        else:
+                            standin._answering += 1
+                    if full:
+                        self._json(
+                            503,
+                            {"error": BUSY_MESSAGE},
+                        )
+                        return
                     lines.append(
                         {
                             "model": name,
@@ -198,7 +219,11 @@ class OllamaStandin:
                             "eval_duration": 500_000_000,
                         }
                     )
-                    self._stream(lines)
+                    try:
+                        self._stream(lines)
+                    finally:
+                        with standin._slots_lock:
+                            standin._answering -= 1
                 elif self.path == "/api/pull":
                     total = 3_000_000
                     steps = [{"status": "pulling manifest"}]

@@ -81,7 +81,15 @@ def test_a_folder_with_a_broken_file_is_done_except_that_file(
         assert int(row["completion_tokens"]) > 0
         assert float(row["ms"]) > 0
     lines = json_lines(r.stdout)
-    assert lines[-1].keys() == {"done", "skipped", "failed", "seconds"}
+    assert lines[-1].keys() == {
+        "done",
+        "skipped",
+        "failed",
+        "seconds",
+        "concurrency",
+        "max_in_flight",
+        "retries",
+    }
     assert lines[-1]["done"] == 2
     assert lines[-1]["failed"] == 1
     per_file = lines[:-1]

@@ -9,7 +9,8 @@ runs with one consumer, while a server can be given several requests at once.
 Results arrive in the order they finish.
 
 ``stop`` ends the batch after the answers in progress; ``cancel`` also cuts
-those answers short (they are then not reported as done).
+those answers short (they are then not reported as done). A server that says
+it is full lowers the number of requests in flight (``Concurrency``).
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ from dataclasses import dataclass, field
 from desktop.batch.inputs import BatchItem
 from desktop.ingest.video import with_frame_labels
 from models.backend import Backend, GenParams, Usage
+from models.cloud.retry import RetryPolicy
 from models.conversation import ImagePart, Message, TextPart
-from models.errors import InputError, SightlineError
+from models.errors import InputError, ServerBusyError, SightlineError
 
 Prepare = Callable[[BatchItem, threading.Event], list[ImagePart]]
 """Turns an item into model-ready images, or raises ``InputError`` naming the file."""
@@ -75,6 +77,48 @@ _DONE = None
 """The end marker on both queues: the producer ended, or a consumer did."""
 
 
+class Concurrency:
+    """How many requests may be in flight; lowered when the server says it is full.
+
+    A server that answers "busy" (429, 503, Ollama's full queue) accepted
+    the requests already in flight but not this one, so the limit drops to
+    one fewer than were in flight, never below one, and the refused request
+    waits and is tried again. Threads wait here, never on the server.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.in_flight = 0
+        self.peak = 0
+        self.retries = 0
+        self._changed = threading.Condition()
+
+    def acquire(self, stop: threading.Event) -> bool:
+        with self._changed:
+            while self.in_flight >= self.limit:
+                if stop.is_set():
+                    return False
+                self._changed.wait(0.1)
+            self.in_flight += 1
+            self.peak = max(self.peak, self.in_flight)
+            return True
+
+    def release(self) -> None:
+        with self._changed:
+            self.in_flight -= 1
+            self._changed.notify_all()
+
+    def busy(self) -> None:
+        """The request holding a slot was refused for lack of room."""
+        with self._changed:
+            self.limit = max(1, min(self.limit, self.in_flight - 1))
+            self.retries += 1
+
+
+BUSY_RETRIES = RetryPolicy(max_tries=8, base_delay=0.2, max_delay=10.0)
+"""How often, and how patiently, a request a full server refused is tried again."""
+
+
 class BatchRunner:
     def __init__(
         self,
@@ -93,6 +137,7 @@ class BatchRunner:
         self.prepare = prepare
         self.jobs = max(1, jobs)
         self.before_request = before_request
+        self.concurrency = Concurrency(self.jobs)
 
     def run(
         self,
@@ -201,11 +246,13 @@ class BatchRunner:
                     continue
                 events.put(Started(item))
                 try:
-                    result = self._ask(item, prepared, cancel)
+                    result = self._ask_when_there_is_room(item, prepared, stop, cancel)
                 except InputError as exc:
                     result = Finished(item, error=str(exc))
                 except SightlineError as exc:
                     events.put(Aborted(exc))
+                    return
+                if result is None:  # stopped while waiting for room
                     return
                 if result.usage.finish_reason == "cancelled":
                     return
@@ -214,6 +261,31 @@ class BatchRunner:
             events.put(_Crash(exc))
         finally:
             events.put(_DONE)
+
+    def _ask_when_there_is_room(
+        self,
+        item: BatchItem,
+        images: list[ImagePart],
+        stop: threading.Event,
+        cancel: threading.Event,
+    ) -> Finished | None:
+        """Ask within the concurrency limit; a busy server lowers it and the ask is retried."""
+        attempt = 0
+        while True:
+            if not self.concurrency.acquire(stop):
+                return None
+            try:
+                return self._ask(item, images, cancel)
+            except ServerBusyError as exc:
+                self.concurrency.busy()
+                attempt += 1
+                if attempt >= BUSY_RETRIES.max_tries:
+                    return Finished(item, error=f"{item.name}: {exc} ({attempt} tries)")
+                wait = BUSY_RETRIES.delay(attempt, exc.retry_after)
+            finally:
+                self.concurrency.release()
+            if cancel.wait(wait):
+                return None
 
     def _ask(self, item: BatchItem, images: list[ImagePart], cancel: threading.Event) -> Finished:
         if self.before_request is not None:

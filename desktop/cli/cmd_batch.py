@@ -23,7 +23,7 @@ from desktop.batch.inputs import BatchItem, Rejected, collect
 from desktop.batch.ledger import Ledger, file_sha256, sha256_text
 from desktop.batch.metadata import write_description
 from desktop.batch.results import ResultFile, check_fields
-from desktop.batch.runner import Aborted, BatchRunner, Finished, Started
+from desktop.batch.runner import Aborted, BatchRunner, Concurrency, Finished, Started
 from desktop.batch.sidecars import sidecar_path, write_atomic
 from desktop.cli.cmd_describe import add_model_options
 from desktop.cli.interrupts import EXIT_INTERRUPTED, interrupt_cancels
@@ -358,6 +358,7 @@ def run_batch(args: argparse.Namespace) -> int:
     batch = _Batch(args, question, choice)
     stop = threading.Event()
     aborted: Aborted | None = None
+    concurrency = Concurrency(1)
     try:
         plan = batch.plan(items, rejected)
         batch.skipped = plan.skipped
@@ -382,6 +383,7 @@ def run_batch(args: argparse.Namespace) -> int:
                 jobs=jobs,
                 before_request=before_request,
             )
+            concurrency = runner.concurrency
             progress = _Progress(len(plan.todo))
             try:
                 with interrupt_cancels(stop):
@@ -403,11 +405,19 @@ def run_batch(args: argparse.Namespace) -> int:
         "skipped": batch.skipped,
         "failed": batch.failed,
         "seconds": seconds,
+        "concurrency": concurrency.limit,
+        "max_in_flight": concurrency.peak,
+        "retries": concurrency.retries,
     }
     if args.json:
         print(json.dumps(summary), flush=True)
     else:
         _say(f"{batch.done} done, {batch.skipped} skipped, {batch.failed} failed in {seconds} s")
+        if concurrency.retries:
+            _say(
+                f"the server was busy {concurrency.retries} times: "
+                f"{concurrency.limit} requests at a time (at most {concurrency.peak})"
+            )
     if aborted is not None:
         _say(str(aborted.error))
         return aborted.error.exit_code

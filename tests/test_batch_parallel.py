@@ -1,0 +1,94 @@
+"""Batches against a server with limited room: many requests in flight, none lost or repeated."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from tests.cli_runner import sightline
+from tests.ollama_standin import OllamaStandin, StandinModel
+
+
+@pytest.fixture
+def ollama() -> Iterator[OllamaStandin]:
+    standin = OllamaStandin({"llava:7b": StandinModel(vision=True)}).start()
+    yield standin
+    standin.stop()
+
+
+def pictures(folder: Path, count: int) -> list[Path]:
+    paths = []
+    for i in range(count):
+        paths.append(folder / f"p{i:02}.png")
+        Image.new("RGB", (32, 24), (i * 6, 100, 200 - i * 4)).save(paths[-1])
+    return paths
+
+
+def test_a_full_server_lowers_the_concurrency_and_every_file_is_answered_once(
+    cli_env: dict[str, str], ollama: OllamaStandin, tmp_path: Path
+) -> None:
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    pictures(photos, 40)
+    ollama.slots = 3
+    ollama.chunk_delay = 0.02
+    env = dict(cli_env, OLLAMA_HOST=ollama.url)
+    out = tmp_path / "alt.jsonl"
+    r = sightline(
+        env, "batch", photos, "--model", "ollama:llava:7b", "--jobs", "8", "--out", out, "--json"
+    )
+    assert r.returncode == 0, r.stderr
+    *rows, summary = (json.loads(line) for line in r.stdout.splitlines())
+    assert Counter(row["path"] for row in rows) == {str(p): 1 for p in sorted(photos.iterdir())}
+    assert all(row["error"] is None and row["text"] for row in rows)
+    written = [json.loads(line) for line in out.read_text().splitlines()]
+    assert sorted(w["path"] for w in written) == sorted(row["path"] for row in rows)
+    assert summary["done"] == 40
+    assert ollama.busy_refusals > 0, "the stand-in was really full"
+    assert summary["retries"] == ollama.busy_refusals
+    assert summary["concurrency"] <= 3, "settled within the server's room"
+    answered = len(ollama.chats()) - ollama.busy_refusals
+    assert answered == 40, "each file answered exactly once"
+
+
+def test_a_server_that_dies_mid_batch_leaves_the_finished_rows_and_a_clear_error(
+    cli_env: dict[str, str], ollama: OllamaStandin, tmp_path: Path
+) -> None:
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    pictures(photos, 30)
+    ollama.chunk_delay = 0.05
+    out = tmp_path / "alt.jsonl"
+
+    def kill_after_some() -> None:
+        deadline = time.monotonic() + 60
+        while len(ollama.chats()) < 6 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        ollama.cut_after = 0  # answers in progress break off, as when the process dies
+        ollama.stop()
+
+    killer = threading.Thread(target=kill_after_some)
+    killer.start()
+    r = subprocess.run(
+        [sys.executable, "-m", "desktop.cli", "batch", str(photos), "--model", "ollama:llava:7b",
+         "--jobs", "4", "--out", str(out)],
+        env=dict(cli_env, OLLAMA_HOST=ollama.url), capture_output=True, text=True, timeout=120,
+        check=False,
+    )  # fmt: skip
+    killer.join()
+    assert r.returncode == 3, r.stderr  # the backend became unusable
+    assert "Traceback" not in r.stderr
+    assert "Ollama" in r.stderr.splitlines()[-1]
+    finished = [json.loads(line) for line in out.read_text().splitlines()]
+    assert 0 < len(finished) < 30
+    assert all(row["text"] for row in finished if not row["error"])
