@@ -31,6 +31,7 @@ class HistoryWrites(QObject):
         self.pool = pool
         self._writer: HistoryStore | None = None
         self.jobs = worker.Jobs()
+        self.closed = False
 
     @property
     def writer(self) -> HistoryStore:
@@ -45,10 +46,16 @@ class HistoryWrites(QObject):
         def work(_cancel: threading.Event) -> R:
             return action(self.writer)
 
-        job = worker.call(self.pool, work, on_done, self.failed.emit, self.changed.emit)
+        job = worker.call(self.pool, work, on_done, self.failed.emit, self._announce)
         return self.jobs.track(job)
 
+    def _announce(self) -> None:
+        # A write finishing as the window closes must not send views to a closed store.
+        if not self.closed:
+            self.changed.emit()
+
     def close(self) -> None:
+        self.closed = True
         if self._writer is not None:
             self._writer.close()
             self._writer = None
