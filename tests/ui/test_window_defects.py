@@ -378,12 +378,12 @@ def test_13_first_run_and_closing_ask_the_right_questions(
     assert "127.0.0.1" in w.welcome.status.text()
     names: list[str] = []
     monkeypatch.setattr(
-        "desktop.ui.welcome.QInputDialog.getText",
+        "desktop.ui.import_dialog.QInputDialog.getText",
         lambda *a, **k: names.append(k.get("text", "")) or ("mine", True),
     )
     picked = [(str(vlm_a.model), ""), (str(vlm_a.mmproj), "")]
     monkeypatch.setattr(
-        "desktop.ui.welcome.QFileDialog.getOpenFileName", lambda *a, **k: picked.pop(0)
+        "desktop.ui.import_dialog.QFileDialog.getOpenFileName", lambda *a, **k: picked.pop(0)
     )
     w.welcome.import_files()
     qtbot.waitUntil(lambda: any(m.name == "mine" for m in w.models), timeout=20000)
