@@ -24,9 +24,10 @@ from models.backend import (
     Usage,
     refuse_images_without_vision,
 )
+from models.cloud.retry import parse_retry_after
 from models.conversation import Message
 from models.entry import ModelEntry
-from models.errors import ModelError
+from models.errors import ModelError, ServerBusyError
 from models.image_codec import data_url
 from models.json_grammar import object_schema
 
@@ -173,6 +174,11 @@ class OpenAICompatBackend:
         except openai.APIConnectionError as exc:
             raise unreachable(self.base_url) from exc
         except openai.APIStatusError as exc:
+            if exc.status_code in (429, 503):  # full: vLLM's queue, llama-server's slots
+                raise ServerBusyError(
+                    f"the server at {self.base_url} is busy ({exc.status_code}): {exc.message}",
+                    parse_retry_after(exc.response.headers),
+                ) from exc
             raise ModelError(
                 f"the server refused the request ({exc.status_code}): {exc.message}"
             ) from exc

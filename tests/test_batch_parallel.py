@@ -6,6 +6,7 @@ import json
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image
@@ -92,3 +93,23 @@ def test_a_server_that_dies_mid_batch_leaves_the_finished_rows_and_a_clear_error
     finished = [json.loads(line) for line in out.read_text().splitlines()]
     assert 0 < len(finished) < 30
     assert all(row["text"] for row in finished if not row["error"])
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_a_full_openai_compatible_server_is_busy_not_broken(
+    start_standin: Any, status: int
+) -> None:
+    from models.backend import GenParams, Usage
+    from models.conversation import Message
+    from models.errors import ServerBusyError
+    from models.openai_compat_backend import OpenAICompatBackend
+    from tests.cloud_standins import Fault
+
+    standin = start_standin("openai", faults=[Fault(status, retry_after="2")])
+    backend = OpenAICompatBackend(standin.url, "gpt-4.1-mini", api_key=standin.key, vision=True)
+    with pytest.raises(ServerBusyError) as refused:
+        list(backend.stream([Message.text("user", "Hi")], GenParams(max_tokens=4)))
+    assert refused.value.retry_after == 2
+    events = list(backend.stream([Message.text("user", "Hi")], GenParams(max_tokens=4)))
+    assert isinstance(events[-1], Usage)
+    assert "".join(e for e in events if isinstance(e, str))
