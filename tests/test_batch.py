@@ -89,6 +89,7 @@ def test_a_folder_with_a_broken_file_is_done_except_that_file(
         "concurrency",
         "max_in_flight",
         "retries",
+        "cost_usd",
     }
     assert lines[-1]["done"] == 2
     assert lines[-1]["failed"] == 1

@@ -113,3 +113,33 @@ def test_a_full_openai_compatible_server_is_busy_not_broken(
     events = list(backend.stream([Message.text("user", "Hi")], GenParams(max_tokens=4)))
     assert isinstance(events[-1], Usage)
     assert "".join(e for e in events if isinstance(e, str))
+
+
+def test_a_cloud_batch_stops_at_max_cost_and_resumes_from_there(
+    cli_env: dict[str, str], start_standin: Any, tmp_path: Path
+) -> None:
+    standin = start_standin("openai")
+    env = dict(cli_env, OPENAI_BASE_URL=standin.url, OPENAI_API_KEY=standin.key)
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    pictures(photos, 6)
+    out = tmp_path / "alt.jsonl"
+    args = ["batch", photos, "--model", "openai:gpt-4.1-mini", "--allow-cloud", "--jobs", "1"]
+    r = sightline(env, *args, "--out", out, "--json", "--max-cost", "0.0001")
+    assert r.returncode == 0, r.stderr
+    summary = json.loads(r.stdout.splitlines()[-1])
+    assert summary["cost_usd"] >= 0.0001
+    assert 1 <= summary["done"] < 6, "stopped once the limit was spent"
+    assert "stopped at --max-cost" in r.stderr
+    assert "could cost up to" in r.stderr, "the estimate was over the limit, and said so"
+    rest = sightline(env, *args, "--out", out, "--json")
+    assert rest.returncode == 0, rest.stderr
+    again = json.loads(rest.stdout.splitlines()[-1])
+    assert again["skipped"] == summary["done"]
+    assert again["done"] == 6 - summary["done"]
+
+
+def test_max_cost_must_be_positive(cli_env: dict[str, str], tmp_path: Path) -> None:
+    r = sightline(cli_env, "batch", tmp_path, "--max-cost", "0")
+    assert r.returncode == 2
+    assert "--max-cost must be a positive amount" in r.stderr

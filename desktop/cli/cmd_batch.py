@@ -32,7 +32,7 @@ from desktop.ingest import ingest_file
 from desktop.model_choice import ModelChoice, open_backend, resolve_model
 from desktop.presets import get_preset
 from desktop.settings import Settings, load_settings
-from models.backend import GenParams
+from models.backend import GenParams, Usage
 from models.conversation import ImagePart
 from models.errors import InputError
 
@@ -54,6 +54,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--frames", type=int, metavar="N", help="frames taken from each video")
     p.add_argument("--every", type=float, metavar="S", help="one video frame every S seconds")
     p.add_argument("--max-tokens", type=int, metavar="N", help="longest answer, in tokens")
+    p.add_argument(
+        "--max-cost",
+        type=float,
+        metavar="USD",
+        help="cloud models: stop once the answers have cost this much (asked first if the "
+        "estimate is higher)",
+    )
     p.add_argument("--out", metavar="FILE", help="append results to FILE.csv or FILE.jsonl")
     p.add_argument("--sidecar", action="store_true", help="write NAME.txt beside each file")
     p.add_argument(
@@ -290,11 +297,12 @@ class _Batch:
 
 
 class _Progress:
-    """Files done / total, rate, time left and the current file — when a person is watching."""
+    """Files done / total, rate, time left, cost and the current file — when a person watches."""
 
     def __init__(self, total: int) -> None:
         self.total = total
         self.count = 0
+        self.cost = 0.0
         self.begun = time.monotonic()
         self.enabled = sys.stderr.isatty()
 
@@ -305,13 +313,37 @@ class _Progress:
         rate = self.count / elapsed * 60 if elapsed > 0 and self.count else 0.0
         left = (self.total - self.count) * elapsed / self.count if self.count else None
         eta = f", about {int(left // 60)}:{int(left % 60):02d} left" if left is not None else ""
-        line = f"[{self.count}/{self.total}] {rate:.1f} files/min{eta} — {item.name}"
+        cost = f", ${self.cost:.4f} so far" if self.cost else ""
+        line = f"[{self.count}/{self.total}] {rate:.1f} files/min{eta}{cost} — {item.name}"
         print(f"\r\x1b[K{line}", end="", file=sys.stderr, flush=True)
 
     def finished(self) -> None:
         self.count += 1
         if self.enabled and self.count >= self.total:
             print("\r\x1b[K", end="", file=sys.stderr, flush=True)
+
+
+def _estimate(model: str, question: Any, max_side: int, files: int) -> float | None:
+    """The most ``files`` answers could cost: a full-size image and a full-length answer each."""
+    from models.cloud.pricing import cost_usd
+
+    usage = Usage(prompt_tokens=len(question.prompt) // 3 + 50)
+    usage.completion_tokens = question.params.max_tokens
+    one = cost_usd(model, usage, [(max_side, max_side)])
+    return None if one is None else one * files
+
+
+def _within_budget(max_cost: float | None, estimate: float | None, files: int) -> bool:
+    """Whether to start: asked when a person is there and the estimate is over the limit."""
+    if max_cost is None or estimate is None or estimate <= max_cost:
+        return True
+    said = f"{files} files could cost up to ${estimate:.4f}, above --max-cost ${max_cost:.2f}"
+    if not sys.stdin.isatty():
+        _say(f"{said}; it stops once ${max_cost:.2f} is spent")
+        return True
+    print(f"sightline: {said}. Start anyway (it stops at the limit)? [y/N] ", end="",
+          file=sys.stderr, flush=True)  # fmt: skip
+    return sys.stdin.readline().strip().lower() in ("y", "yes")
 
 
 def _jobs(args: argparse.Namespace, choice: ModelChoice) -> int:
@@ -347,6 +379,8 @@ def _prepare(args: argparse.Namespace, settings: Settings, max_side: int) -> Any
 
 def run_batch(args: argparse.Namespace) -> int:
     begun = time.monotonic()
+    if args.max_cost is not None and not args.max_cost > 0:
+        raise InputError("--max-cost must be a positive amount of US dollars, e.g. 0.50")
     question = _question(args)
     settings = load_settings()
     items, rejected = collect(args.paths, recursive=args.recursive, pages=args.pages)
@@ -359,6 +393,7 @@ def run_batch(args: argparse.Namespace) -> int:
     stop = threading.Event()
     aborted: Aborted | None = None
     concurrency = Concurrency(1)
+    spent = 0.0
     try:
         plan = batch.plan(items, rejected)
         batch.skipped = plan.skipped
@@ -385,18 +420,33 @@ def run_batch(args: argparse.Namespace) -> int:
             )
             concurrency = runner.concurrency
             progress = _Progress(len(plan.todo))
+            estimate = _estimate(
+                backend.capabilities.name, question, choice.max_image_side(settings), len(plan.todo)
+            )
             try:
+                if not _within_budget(args.max_cost, estimate, len(plan.todo)):
+                    _say("nothing was sent")
+                    return 0
                 with interrupt_cancels(stop):
                     for event in runner.run(plan.todo, stop):
                         if isinstance(event, Started):
                             progress.started(event.item)
                         elif isinstance(event, Finished):
                             progress.finished()
+                            spent += event.usage.extra.get("cost_usd", 0.0)
+                            progress.cost = spent
                             batch.keep(event, plan.content.get(event.item))
+                            if args.max_cost is not None and spent >= args.max_cost:
+                                stop.set()  # after the answers already in flight
                         else:
                             aborted = event
             finally:
                 backend.close()
+            if args.max_cost is not None and spent >= args.max_cost:  # a limit, not a failure
+                _say(
+                    f"stopped at --max-cost: ${spent:.4f} spent; "
+                    "run the same command again to go on where it stopped"
+                )
     finally:
         batch.close()
     seconds = round(time.monotonic() - begun, 2)
@@ -408,6 +458,7 @@ def run_batch(args: argparse.Namespace) -> int:
         "concurrency": concurrency.limit,
         "max_in_flight": concurrency.peak,
         "retries": concurrency.retries,
+        "cost_usd": round(spent, 6),
     }
     if args.json:
         print(json.dumps(summary), flush=True)
@@ -421,7 +472,9 @@ def run_batch(args: argparse.Namespace) -> int:
     if aborted is not None:
         _say(str(aborted.error))
         return aborted.error.exit_code
-    if stop.is_set() and batch.done + batch.failed < len(items) + len(rejected) - batch.skipped:
+    over_budget = args.max_cost is not None and spent >= args.max_cost
+    unfinished = batch.done + batch.failed < len(items) + len(rejected) - batch.skipped
+    if stop.is_set() and unfinished and not over_budget:
         _say("stopped; the files answered so far are written")
         return EXIT_INTERRUPTED
     return 2 if batch.failed else 0
