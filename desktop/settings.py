@@ -50,6 +50,8 @@ class Settings:
     temperature: float | None = None
     """None: decode greedily, and sample anew (temperature 0.8) when regenerating."""
     pdf_page_budget_s: float = 20.0
+    batch_jobs: int = 4
+    """Requests a batch keeps in flight to a server or cloud model (the embedded model: one)."""
     ollama_connect_timeout_s: float = 5.0
     """How long to wait for an Ollama server to accept a connection."""
     ollama_stall_timeout_s: float = 60.0
@@ -84,6 +86,7 @@ _RANGES: dict[str, tuple[float, float]] = {
     "n_ctx": (512, 131072),
     "max_image_side": (224, 4096),
     "pdf_page_budget_s": (0.1, 600),
+    "batch_jobs": (1, 256),
     "ollama_connect_timeout_s": (0.5, 120),
     "ollama_stall_timeout_s": (1, 600),
     "conversation_states_ram_mb": (0, 1 << 20),

@@ -37,8 +37,6 @@ from models.conversation import ImagePart
 from models.errors import InputError
 
 DEFAULT_PRESET = "alt-text"
-SERVER_JOBS = 4
-"""Requests in flight by default for a server or cloud backend, which can answer several."""
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -346,7 +344,7 @@ def _within_budget(max_cost: float | None, estimate: float | None, files: int) -
     return sys.stdin.readline().strip().lower() in ("y", "yes")
 
 
-def _jobs(args: argparse.Namespace, choice: ModelChoice) -> int:
+def _jobs(args: argparse.Namespace, choice: ModelChoice, settings: Settings) -> int:
     if choice.backend == "embedded":
         if args.jobs and args.jobs > 1:
             _say(
@@ -356,7 +354,7 @@ def _jobs(args: argparse.Namespace, choice: ModelChoice) -> int:
         return 1
     if args.jobs is not None and args.jobs < 1:
         raise InputError("--jobs must be at least 1")
-    return args.jobs or SERVER_JOBS
+    return args.jobs or settings.batch_jobs
 
 
 def _prepare(args: argparse.Namespace, settings: Settings, max_side: int) -> Any:
@@ -400,7 +398,7 @@ def run_batch(args: argparse.Namespace) -> int:
         for bad in plan.failed:
             batch.keep(Finished(BatchItem(Path(bad.name)), error=bad.reason), None)
         if plan.todo:
-            jobs = _jobs(args, choice)
+            jobs = _jobs(args, choice, settings)
             opt_in = CloudOptIn(
                 "cli", cli_allow_cloud=args.allow_cloud, settings_allow_cloud=settings.allow_cloud
             )

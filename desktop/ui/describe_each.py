@@ -62,6 +62,7 @@ def describe_each(window: MainWindow, paths: list[str]) -> BatchView | None:
             preset.prompt,
             GenParams(max_tokens=preset.max_tokens),
             prepare,
+            jobs=1 if choice.backend == "embedded" else settings.batch_jobs,  # one context
             before_request=lambda: check_request(choice.label, choice.backend, opt_in),
         )
 
