@@ -28,7 +28,6 @@ from models.errors import ModelError, ServerBusyError
 from models.image_codec import encode_for_wire
 from models.json_grammar import object_schema
 
-DEFAULT_HOST = "http://127.0.0.1:11434"
 DEFAULT_NUM_CTX = 4096
 CONNECT_TIMEOUT_S = 5.0
 STALL_TIMEOUT_S = 60.0

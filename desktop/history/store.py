@@ -151,16 +151,6 @@ def fts_query(query: str) -> str:
     return " ".join(f'"{w}"*' for w in words)
 
 
-def _png(image: ImagePart) -> bytes:
-    from PIL import Image  # loaded on the first image, not at start-up
-
-    buf = io.BytesIO()
-    Image.frombytes("RGB", (image.width, image.height), image.rgb).save(
-        buf, "PNG", compress_level=3
-    )
-    return buf.getvalue()
-
-
 def _title_from(text: str) -> str:
     words = text.split()
     title = " ".join(words[:_TITLE_WORDS])
@@ -366,7 +356,9 @@ class HistoryStore:
 
     def add_user_message(self, conversation_id: int, text: str, images: Sequence[ImagePart]) -> int:
         """Committed before the model starts, so the question survives whatever happens next."""
-        encoded = [(img, _png(img)) for img in images]
+        from models.image_codec import encode_png  # loads Pillow on the first image, not at start
+
+        encoded = [(img, encode_png(img)) for img in images]
 
         def work() -> int:
             now = time.time()

@@ -23,12 +23,7 @@ class Kind(Enum):
     VIDEO = "video"
     UNKNOWN = "unknown"
 
-    @property
-    def is_image(self) -> bool:
-        return self in _DECODABLE
 
-
-_DECODABLE = {Kind.JPEG, Kind.PNG, Kind.GIF, Kind.WEBP, Kind.BMP, Kind.TIFF}
 UNSUPPORTED = {Kind.HEIC, Kind.AVIF, Kind.SVG}
 
 _HEIC_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"}
