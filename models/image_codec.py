@@ -43,6 +43,15 @@ def _to_image(part: ImagePart) -> Image.Image:
     return Image.frombytes("RGB", (part.width, part.height), part.rgb)
 
 
+def fit_size(width: int, height: int, max_side: int) -> tuple[int, int]:
+    """The size that fits within ``max_side``, keeping the aspect ratio, never upscaling."""
+    longest = max(width, height)
+    if longest <= max_side:
+        return width, height
+    scale = max_side / longest
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
 def encode_png(part: ImagePart) -> bytes:
     out = io.BytesIO()
     # Level 3: a third of level 6's time on noisy images for a few percent more bytes.

@@ -26,6 +26,7 @@ from PIL import Image, UnidentifiedImageError, features
 from desktop.ingest.sniff import Kind
 from models.conversation import ImagePart
 from models.errors import InputError
+from models.image_codec import fit_size
 
 MAX_PIXELS = 178_956_970
 """Pillow's default decompression-bomb threshold (about 179 MP), enforced before decoding.
@@ -95,15 +96,6 @@ def optional_decoders() -> frozenset[Kind]:
     if features.check("avif"):
         found.add(Kind.AVIF)
     return frozenset(found)
-
-
-def fit_size(width: int, height: int, max_side: int) -> tuple[int, int]:
-    """The size that fits within ``max_side``, keeping the aspect ratio, never upscaling."""
-    longest = max(width, height)
-    if longest <= max_side:
-        return width, height
-    scale = max_side / longest
-    return max(1, round(width * scale)), max(1, round(height * scale))
 
 
 def _to_rgb(img: Image.Image) -> Image.Image:

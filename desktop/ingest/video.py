@@ -18,9 +18,9 @@ from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from desktop.ingest.image import fit_size
 from models.conversation import ImagePart, Part, TextPart
 from models.errors import InputError
+from models.image_codec import fit_size
 
 if TYPE_CHECKING:
     from av.container import InputContainer

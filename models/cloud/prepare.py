@@ -20,7 +20,7 @@ from PIL import Image
 from models.cloud.limits import TITLES, ProviderLimits
 from models.conversation import ImagePart
 from models.errors import InputError
-from models.image_codec import encode_jpeg, encode_png
+from models.image_codec import encode_jpeg, encode_png, fit_size
 
 _JPEG_QUALITIES = (90, 80, 70)
 _SHRINK = 0.75
@@ -52,10 +52,9 @@ def sent_size(n_bytes: int) -> int:
 
 
 def _resized(part: ImagePart, max_side: int) -> ImagePart:
-    if max(part.width, part.height) <= max_side:
+    size = fit_size(part.width, part.height, max_side)
+    if size == (part.width, part.height):
         return part
-    scale = max_side / max(part.width, part.height)
-    size = (max(1, round(part.width * scale)), max(1, round(part.height * scale)))
     img = Image.frombytes("RGB", (part.width, part.height), part.rgb)
     small = img.resize(size, Image.Resampling.LANCZOS)
     return ImagePart(part.digest, size[0], size[1], small.tobytes(), part.label)
