@@ -239,59 +239,32 @@ def test_bad_model_files_are_named_with_the_reason(tmp_path: Path, vlm_a: Any, v
         LlamaCppBackend(vlm_a.mmproj, None)
 
 
-def whole_prompt_units(backend: LlamaCppBackend, text: str, images: list[ImagePart]) -> list[Any]:
-    """What one ``mtmd_tokenize`` call over the whole prompt gives: the reference."""
-    import ctypes
-
-    from llama_cpp import mtmd_cpp
-
-    from models.llamacpp.sequence import ImageUnit
-
-    mtmd = backend.mtmd_context
-    bitmaps = []
-    for image in images:
-        pixels = (ctypes.c_uint8 * len(image.rgb)).from_buffer_copy(image.rgb)
-        bitmap = mtmd_cpp.mtmd_bitmap_init(image.width, image.height, pixels)
-        mtmd_cpp.mtmd_bitmap_set_id(bitmap, image.digest.encode())
-        bitmaps.append(bitmap)
-    data = text.encode()
-    inp = mtmd_cpp.mtmd_input_text()
-    inp.text, inp.text_len, inp.add_special, inp.parse_special = data, len(data), True, True
-    chunks = mtmd_cpp.mtmd_input_chunks_init()
-    array = (mtmd_cpp.mtmd_bitmap_p_ctypes * len(bitmaps))(*bitmaps)
-    assert mtmd_cpp.mtmd_tokenize(mtmd, chunks, ctypes.byref(inp), array, len(bitmaps)) == 0
-    units: list[Any] = []
-    n = ctypes.c_size_t(0)
-    for i in range(mtmd_cpp.mtmd_input_chunks_size(chunks)):
-        chunk = mtmd_cpp.mtmd_input_chunks_get(chunks, i)
-        if mtmd_cpp.mtmd_input_chunk_get_type(chunk) == mtmd_cpp.MTMD_INPUT_CHUNK_TYPE_TEXT:
-            tokens = mtmd_cpp.mtmd_input_chunk_get_tokens_text(chunk, ctypes.byref(n))
-            units.extend(tokens[: n.value])
-        else:
-            units.append(
-                ImageUnit(
-                    mtmd_cpp.mtmd_input_chunk_get_id(chunk).decode(),
-                    mtmd_cpp.mtmd_input_chunk_get_n_tokens(chunk),
-                    mtmd_cpp.mtmd_input_chunk_get_n_pos(chunk),
-                )
-            )
-    mtmd_cpp.mtmd_input_chunks_free(chunks)
-    for bitmap in bitmaps:
-        mtmd_cpp.mtmd_bitmap_free(bitmap)
-    return units
-
-
+@pytest.mark.parametrize("name", ["vlm_a", "vlm_b"])
 def test_images_prepared_once_give_the_same_prompt_as_mtmd_over_the_whole_text(
-    backend: LlamaCppBackend,
+    request: pytest.FixtureRequest, name: str
 ) -> None:
-    a, b = image_part((200, 10, 10)), image_part((10, 200, 10), (48, 64))
-    messages = [
-        user("What is this?", a),
-        Message.text("assistant", "A red thing."),
-        user("And these two?", b, a),
-    ]
-    text = backend.chat_template.render(messages)
-    assert backend.prompt_units(messages) == whole_prompt_units(backend, text, [a, b, a])
+    from models.llamacpp.sequence import ImageUnit
+    from tests.reference_path import ImageChunk, Reference
+
+    vlm = request.getfixturevalue(name)
+    backend = LlamaCppBackend(vlm.model, vlm.mmproj, n_ctx=2048, n_threads=2)
+    reference = Reference(vlm.model, vlm.mmproj)
+    try:
+        a, b = image_part((200, 10, 10)), image_part((10, 200, 10), (48, 64))
+        messages = [
+            user("What is this?", a),
+            Message.text("assistant", "A red thing."),
+            user("And these two?", b, a),
+        ]
+        whole = reference.tokenize(backend.chat_template.render(messages), [a, b, a]).units
+        expected = [
+            ImageUnit(u.digest, u.n_tokens, u.n_pos) if isinstance(u, ImageChunk) else u
+            for u in whole
+        ]
+        assert backend.prompt_units(messages) == expected
+    finally:
+        reference.close()
+        backend.close()
 
 
 def test_each_image_is_prepared_once_however_many_turns_hold_it(backend: LlamaCppBackend) -> None:
