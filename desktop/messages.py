@@ -23,6 +23,21 @@ class UserMessage:
     is_bug: bool
 
 
+def answer_ending(finish_reason: str | None, error: str | None = None) -> str | None:
+    """How an answer ended, in the words every view uses; ``None`` for one that simply finished.
+
+    The live footer, a reopened conversation, its export and the CLI all say
+    it, so one ending reads the same wherever a person meets it.
+    """
+    if finish_reason == "cancelled":
+        return "stopped by you"
+    if finish_reason == "length":
+        return "stopped at the length limit"
+    if finish_reason in ("error", None):  # None: cut off before its end was recorded
+        return f"stopped early: {error}" if error else "stopped early"
+    return None
+
+
 def describe_error(exc: BaseException) -> UserMessage:
     if isinstance(exc, SightlineError):
         return UserMessage(str(exc), exc.exit_code, is_bug=False)

@@ -13,6 +13,7 @@ import pytest
 
 from desktop.history.export import export_json, export_markdown
 from desktop.history.store import HistoryStore, fts_query
+from desktop.messages import answer_ending
 from models.backend import Usage
 from models.errors import InputError, StorageError
 from tests.images import image_part
@@ -226,3 +227,28 @@ def test_exports_write_markdown_and_json_with_images_beside_them(
     data = json.loads(js.read_text())
     assert data["messages"][0]["attachments"][0]["digest"] == photo.digest
     assert (js.parent / data["messages"][0]["attachments"][0]["file"]).is_file()
+
+
+@pytest.mark.parametrize(
+    ("usage", "said"),
+    [
+        (Usage(finish_reason="cancelled"), "stopped by you"),
+        (Usage(finish_reason="length"), "stopped at the length limit"),
+        (
+            Usage(finish_reason="error", error="the server went away"),
+            "stopped early: the server went away",
+        ),
+    ],
+)
+def test_an_answer_cut_short_says_how_in_the_same_words_everywhere(
+    store: HistoryStore, tmp_path: Path, usage: Usage, said: str
+) -> None:
+    cid = store.create_conversation()
+    store.add_user_message(cid, "Go on", [])
+    w = store.start_answer(cid, "embedded:tiny", "embedded")
+    w.append("Some words")
+    w.finish(usage)
+    assert answer_ending(usage.finish_reason, usage.error) == said
+    answer = store.conversation_messages(cid)[-1]
+    assert answer_ending(answer.finish_reason, answer.error) == said
+    assert said in export_markdown(store, cid, tmp_path / "chat.md").read_text()

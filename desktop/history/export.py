@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from desktop.history.store import HistoryStore, StoredMessage
+from desktop.messages import answer_ending
 from models.errors import StorageError
 
 
@@ -42,8 +43,8 @@ def _usage_line(m: StoredMessage) -> str:
         bits.append(f"{m.tokens_per_s:.1f} tokens/s")
     if m.cached_tokens:
         bits.append(f"{m.cached_tokens} cached tokens")
-    if m.status == "partial":
-        bits.append("stopped early" + (f": {m.error}" if m.error else ""))
+    if m.status == "partial" or m.finish_reason == "length":
+        bits.append(answer_ending(m.finish_reason, m.error) or "")
     return " · ".join(b for b in bits if b)
 
 

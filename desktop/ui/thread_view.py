@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from desktop.cloud_policy import is_cloud
 from desktop.history.store import HistoryStore, StoredMessage
+from desktop.messages import answer_ending
 from desktop.ui.turns import TurnController
 from desktop.ui.widgets import MessageView, pixmap_from_png
 from models.backend import Usage
@@ -45,10 +46,9 @@ def usage_footer(model: str, backend: str, usage: Usage) -> str:
     bits.append(f"{usage.cached_tokens} cached tokens")
     if usage.ttft_ms:
         bits.append(f"first token {usage.ttft_ms:.0f} ms")
-    if usage.finish_reason == "cancelled":
-        bits.append("stopped")
-    elif usage.finish_reason == "length":
-        bits.append("stopped at the length limit")
+    # The reason of an error is in the banner; the footer only says the answer is cut short.
+    if ending := answer_ending(usage.finish_reason):
+        bits.append(ending)
     return " · ".join(bits)
 
 
@@ -61,8 +61,8 @@ def stored_footer(m: StoredMessage) -> str:
         bits.append(f"{m.tokens_per_s:.1f} tokens/s")
     if m.cached_tokens is not None:
         bits.append(f"{m.cached_tokens} cached tokens")
-    if m.status != "complete":
-        bits.append("stopped")
+    if m.status != "complete" or m.finish_reason == "length":
+        bits.append(answer_ending(m.finish_reason) or "")
     return " · ".join(b for b in bits if b)
 
 
