@@ -44,7 +44,7 @@ def ask(backend: LlamaCppBackend, history: list[Message], tokens: int) -> tuple[
     for event in backend.stream(history, GenParams(max_tokens=tokens)):
         if isinstance(event, Usage):
             usage = event
-        else:
+        elif isinstance(event, str):
             text += event
     return text, usage
 

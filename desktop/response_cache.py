@@ -183,6 +183,6 @@ class CachingBackend:
         for event in self.inner.stream(messages, params, cancel):
             if isinstance(event, Usage):
                 self.cache.put(key, "".join(chunks), event)
-            else:
+            elif isinstance(event, str):
                 chunks.append(event)
             yield event

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from desktop.cloud_policy import CLOUD_BACKENDS
 from desktop.history.store import HistoryStore
 from desktop.ingest.video import with_frame_labels
-from models.backend import Backend, Event, GenParams, Usage
+from models.backend import Backend, Event, GenParams, Progress, Usage
 from models.conversation import ImagePart, Message, Part, TextPart
 
 
@@ -89,6 +89,9 @@ class ChatSession:
             for event in self.backend.stream(self.messages, params or GenParams(), cancel):
                 if isinstance(event, Usage):
                     result.usage = event
+                    yield event
+                    continue
+                if isinstance(event, Progress):
                     yield event
                     continue
                 # Models often open with a space ("▁The"); nobody wants to see it.

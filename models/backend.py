@@ -3,7 +3,8 @@
 A backend says what it can do as data read from the model itself, and
 answers through one streaming call. The stream yields text chunks and ends
 with a ``Usage``, also when it was cancelled or failed midway, so callers
-always have the partial answer and the reason it ended.
+always have the partial answer and the reason it ended. Before the first
+chunk it may say what slow step it is in (``Progress``).
 """
 
 from __future__ import annotations
@@ -56,7 +57,23 @@ class Usage:
     extra: dict[str, float] = field(default_factory=dict)
 
 
-Event = str | Usage
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """A slow step before the answer, said as it starts ("encoding image 2 of 6").
+
+    Encoding a large image on a CPU takes seconds; without this a person
+    sees nothing happen and cannot tell a slow machine from a hung one.
+    """
+
+    step: str
+    done: int
+    total: int
+
+    def __str__(self) -> str:
+        return f"{self.step} {self.done} of {self.total}"
+
+
+Event = str | Usage | Progress
 
 
 def refuse_images_without_vision(
@@ -80,7 +97,7 @@ class Backend(Protocol):
         params: GenParams,
         cancel: threading.Event | None = None,
     ) -> Iterator[Event]:
-        """Yield text chunks, then exactly one ``Usage``.
+        """Yield text chunks, then exactly one ``Usage``; ``Progress`` may come before the text.
 
         Setting ``cancel`` ends the stream within one token with
         ``finish_reason="cancelled"``; closing the iterator also stops the

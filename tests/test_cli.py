@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
+import pty
+import select
 import signal
 import sqlite3
 import subprocess
@@ -406,3 +409,48 @@ def test_every_registered_command_is_known_to_the_window_check() -> None:
 
     actions = [a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)]
     assert set(actions[0].choices) == _COMMANDS
+
+
+def test_describe_says_which_image_it_is_encoding_when_a_person_watches(
+    cli_env: dict[str, str], vlm_a: Any, photo: Path, photo2: Path
+) -> None:
+    watcher, terminal = pty.openpty()
+    try:
+        r = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "desktop.cli",
+                "describe",
+                photo,
+                photo2,
+                *model_args(vlm_a),
+                "--max-tokens",
+                "4",
+            ],
+            env=cli_env,
+            stdout=subprocess.PIPE,
+            stderr=terminal,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        os.close(terminal)
+        seen = b""
+        while chunk := _read_ready(watcher):
+            seen += chunk
+    finally:
+        os.close(watcher)
+    assert r.returncode == 0
+    assert r.stdout.strip()
+    assert b"encoding images 1/2" in seen
+    assert b"encoding images 2/2" in seen
+
+
+def _read_ready(fd: int) -> bytes:
+    if not select.select([fd], [], [], 0.5)[0]:
+        return b""
+    try:
+        return os.read(fd, 4096)
+    except OSError:  # the other end is closed: Linux says EIO
+        return b""

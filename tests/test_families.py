@@ -88,7 +88,7 @@ def answer(backend: LlamaCppBackend, messages: Sequence[Message]) -> tuple[str, 
     for event in backend.stream(messages, GenParams(max_tokens=MAX_TOKENS)):
         if isinstance(event, Usage):
             usage = event
-        else:
+        elif isinstance(event, str):
             text += event
     assert usage is not None
     return text, usage

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from models.backend import Backend, GenParams, Usage
+from models.backend import Backend, GenParams, Progress, Usage
 from models.conversation import ImagePart, Message, TextPart
 from models.errors import ContextOverflowError, ModelError
 from models.llamacpp import LlamaCppBackend
@@ -24,7 +24,7 @@ def run(backend: Backend, messages: list[Message], **params: Any) -> tuple[str, 
     for event in backend.stream(messages, GenParams(**{"max_tokens": 12, **params})):
         if isinstance(event, Usage):
             usage = event
-        else:
+        elif isinstance(event, str):
             text += event
     assert usage is not None
     return text, usage
@@ -92,6 +92,22 @@ def test_every_turn_evaluates_only_what_is_new_with_images_in_several_turns(
     assert backend.stats.image_encodes == 2
 
 
+def test_each_new_image_is_announced_before_it_is_encoded(backend: LlamaCppBackend) -> None:
+    first, second = image_part((10, 200, 10)), image_part((200, 10, 200))
+    history = [user("Compare these.", first, second)]
+    events = list(backend.stream(history, GenParams(max_tokens=4)))
+    progress = [e for e in events if isinstance(e, Progress)]
+    assert [str(p) for p in progress] == ["encoding image 1 of 2", "encoding image 2 of 2"]
+    text_at = next((i for i, e in enumerate(events) if isinstance(e, str)), len(events))
+    assert all(events.index(p) < text_at for p in progress)
+    answer = "".join(e for e in events if isinstance(e, str))
+    history += [Message.text("assistant", answer), user("And this one?", image_part((1, 2, 3)))]
+    again = [
+        str(e) for e in backend.stream(history, GenParams(max_tokens=4)) if isinstance(e, Progress)
+    ]
+    assert again == ["encoding image 1 of 1"]  # the first two are in the cache
+
+
 def test_editing_an_earlier_question_keeps_only_the_shared_prefix(backend: LlamaCppBackend) -> None:
     photo = image_part((90, 90, 20))
     answer, _ = run(backend, [user("First question about it.", photo)])
@@ -125,7 +141,7 @@ def test_cancel_stops_within_a_token_keeps_the_partial_and_the_backend_usable(
     for event in backend.stream(history, GenParams(max_tokens=500), cancel):
         if isinstance(event, Usage):
             usage = event
-        else:
+        elif isinstance(event, str):
             chunks.append(event)
             if len(chunks) == 3:
                 cancel.set()

@@ -297,7 +297,7 @@ class BatchRunner:
         for event in self.backend.stream([message], self.params, cancel):
             if isinstance(event, Usage):
                 result.usage = event
-            else:
+            elif isinstance(event, str):
                 chunks.append(event)
         result.ms = (time.perf_counter() - begun) * 1000
         # Models often open with a space ("▁The"); nobody wants it in a caption.

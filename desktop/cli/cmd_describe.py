@@ -25,13 +25,14 @@ from desktop.grounding.conventions import Kind as FindKind
 from desktop.history.store import HistoryStore
 from desktop.ingest import ingest_file, sniff_file
 from desktop.ingest.sniff import Kind
+from desktop.messages import answer_ending
 from desktop.model_choice import ModelChoice, open_backend, resolve_model
 from desktop.paths import readable
 from desktop.presets import Preset, get_preset, load_presets
 from desktop.response_cache import CachingBackend, ResponseCache, cache_wanted
 from desktop.session import ChatSession, TurnResult, turn_cost
 from desktop.settings import Settings, load_settings
-from models.backend import Backend, GenParams, Usage
+from models.backend import Backend, GenParams, Progress
 from models.conversation import ImagePart
 from models.errors import InputError, SightlineError, StorageError
 
@@ -114,15 +115,16 @@ def _say(text: str) -> None:
 
 
 class _Progress:
-    """Page progress on stderr, only when a person is watching."""
+    """A slow step's progress on stderr (pages, images), only when a person is watching."""
 
-    def __init__(self) -> None:
+    def __init__(self, step: str = "rendering pages") -> None:
+        self.step = step
         self.enabled = sys.stderr.isatty()
 
     def __call__(self, done: int, total: int) -> None:
         if self.enabled:
             end = "\n" if done >= total else ""
-            print(f"\rrendering pages {done}/{total}", end=end, file=sys.stderr, flush=True)
+            print(f"\r{self.step} {done}/{total}", end=end, file=sys.stderr, flush=True)
 
 
 def _ingest(
@@ -182,15 +184,21 @@ def _run_turn(
     stream_to_stdout: bool,
 ) -> TurnResult:
     result = TurnResult()
+    encoding = _Progress("encoding images")
     for event in session.ask(text, images, params, cancel, result):
-        if stream_to_stdout and not isinstance(event, Usage):
+        if isinstance(event, Progress):
+            encoding(event.done, event.total)
+        elif stream_to_stdout and isinstance(event, str):
             sys.stdout.write(event)
             sys.stdout.flush()
     if stream_to_stdout:
         sys.stdout.write("\n")
         sys.stdout.flush()
-    if result.usage.finish_reason == "error":
-        _say(f"the answer stopped early: {result.usage.error}")
+    # Reaching --max-tokens is what was asked for: stdout keeps the answer and nothing else.
+    cut_short = result.usage.finish_reason in ("cancelled", "error")
+    if cut_short and (ending := answer_ending(result.usage.finish_reason, result.usage.error)):
+        saved = "; what arrived is saved" if session.store is not None else ""
+        _say(f"the answer {ending}{saved}")
     if result.usage.extra.get("cache_hit"):
         _say("answered from the cache (`sightline cache clear` forgets cached answers)")
     return result
@@ -303,7 +311,6 @@ def ask_once(
         if args.json:
             print(json.dumps(row, ensure_ascii=False))
         if result.usage.finish_reason == "cancelled":
-            _say("stopped; the partial answer was saved" if setup.store else "stopped")
             return EXIT_INTERRUPTED
         return 0
     finally:
@@ -429,7 +436,6 @@ def run_chat(args: argparse.Namespace) -> int:
                     print(json.dumps(row, ensure_ascii=False), flush=True)
                 pending, pending_files = [], []
                 if result.usage.finish_reason == "cancelled":
-                    _say("stopped; the partial answer was saved" if setup.store else "stopped")
                     return EXIT_INTERRUPTED
     finally:
         setup.close()

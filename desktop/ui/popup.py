@@ -29,7 +29,7 @@ from desktop.ui import worker
 from desktop.ui.history_writes import record_turn
 from desktop.ui.model_picker import choice_for
 from desktop.ui.widgets import MarkdownView, pixmap_from_part
-from models.backend import GenParams, Usage
+from models.backend import GenParams, Progress, Usage
 from models.conversation import ImagePart
 from models.entry import ModelEntry
 
@@ -127,8 +127,10 @@ class PopupWindow(QWidget):
                 f"{self.model_label} · {item.tokens_per_s:.1f} tokens/s · "
                 f"{item.cached_tokens} cached"
             )
-        else:
-            self.answer += str(item)
+        elif isinstance(item, Progress):
+            self.status.setText(f"{str(item).capitalize()} with {self.model_label}…")
+        elif isinstance(item, str):
+            self.answer += item
             self.text.setMarkdown(self.answer)
 
     def _on_failed(self, exc: BaseException) -> None:

@@ -28,7 +28,7 @@ from desktop.ui import worker
 from desktop.ui.capture_overlay import capture
 from desktop.ui.screen_grab import png_bytes
 from desktop.ui.tray import TrayController
-from models.backend import GenParams, Usage
+from models.backend import GenParams
 
 NO_CLIPBOARD_IMAGE = "there is no image on the clipboard — copy one first"
 NO_MODEL = "no model yet — open Sightline to download or import one"
@@ -103,8 +103,8 @@ class ScreenActions(QObject):
             yield from session.ask(preset.prompt, images, params, cancel)
 
         def on_item(item: object) -> None:
-            if not isinstance(item, Usage):
-                parts.append(str(item))
+            if isinstance(item, str):
+                parts.append(item)
 
         def on_finished() -> None:
             if self.job is not None and not failed:

@@ -26,7 +26,7 @@ from desktop.settings import Settings
 from desktop.ui import worker
 from desktop.ui.history_writes import HistoryWrites
 from desktop.ui.model_picker import choice_for
-from models.backend import Backend, GenParams, Usage
+from models.backend import Backend, Event, GenParams, Progress, Usage
 from models.conversation import ImagePart, Message
 from models.entry import ModelEntry
 
@@ -199,7 +199,7 @@ class TurnController(QObject):
         system = self.conversation_setting("system_prompt")
         writes, host, settings = self.writes, self.host, self.settings
 
-        def work(cancel: threading.Event) -> Iterator[str | Usage | Status]:
+        def work(cancel: threading.Event) -> Iterator[Event | Status]:
             if host.label != choice.label:
                 yield Status(f"Loading {choice.label}…")
             backend = host.backend(choice, settings, cloud_allowed=True)
@@ -231,9 +231,11 @@ class TurnController(QObject):
             )
             yield from session.ask(text, images, params, cancel, result)
 
-        def on_item(item: str | Usage | Status) -> None:
+        def on_item(item: Event | Status) -> None:
             if isinstance(item, Status):
                 self.status.emit(item.text)
+            elif isinstance(item, Progress):
+                self.status.emit(f"{str(item).capitalize()}…")
             elif isinstance(item, Usage):
                 self.usage.emit(item)
             else:

@@ -16,7 +16,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from models.backend import (
     Capabilities,
     Event,
     GenParams,
+    Progress,
     Usage,
     refuse_images_without_vision,
 )
@@ -334,15 +335,27 @@ class LlamaCppBackend:
         self._cached.append(unit)
         self._n_past = new_n_past.value
 
-    def _evaluate(self, prompt: _Prompt, start: int, cancel: threading.Event | None) -> bool:
-        """Evaluate ``prompt.units[start:]``; False if cancelled between batches."""
+    def _evaluate(
+        self, prompt: _Prompt, start: int, cancel: threading.Event | None
+    ) -> Generator[Progress, None, bool]:
+        """Evaluate ``prompt.units[start:]``, saying as each image starts; False if cancelled.
+
+        Images are counted, not chunks: LLaVA 1.6 or MiniCPM-V cut one
+        picture into several chunks, and a person counts pictures.
+        """
         units = prompt.units
+        digests = [u.digest for u in units[start:] if isinstance(u, ImageUnit)]
+        total = len(dict.fromkeys(digests))
+        encoded: list[str] = []
         i = start
         while i < len(units):
             if cancel is not None and cancel.is_set():
                 return False
             unit = units[i]
             if isinstance(unit, ImageUnit):
+                if not encoded or encoded[-1] != unit.digest:
+                    encoded.append(unit.digest)
+                    yield Progress("encoding image", len(encoded), total)
                 self._decode_image(prompt.image_chunks[i], unit)
                 i += 1
                 continue
@@ -479,7 +492,7 @@ class LlamaCppBackend:
             prompt_tokens=n_tokens(prompt.units),
             cached_tokens=n_tokens(prompt.units[:reused]),
         )
-        if not self._evaluate(prompt, reused, cancel):
+        if not (yield from self._evaluate(prompt, reused, cancel)):
             usage.finish_reason = "cancelled"
             yield usage
             return

@@ -137,12 +137,19 @@ def test_3_tab_moves_focus_and_the_usual_shortcuts_exist(qtbot: QtBot, window: M
 
 
 def test_4_a_turn_says_what_it_waits_for_and_probes_give_a_result(
-    qtbot: QtBot, window: MainWindow, keychain: Any
+    qtbot: QtBot, window: MainWindow, keychain: Any, tmp_path: Path
 ) -> None:
     said: list[str] = []
     window.turns.status.connect(said.append)
     ask(qtbot, window, "Hello")
     assert any("Waiting for the model" in s or "Loading" in s for s in said)
+    photos = [corpus.photo(tmp_path / f"p{n}.jpg", size=(320 + 16 * n, 240)) for n in range(3)]
+    drop_files(window, *photos)
+    wait_chips(qtbot, window, 3)
+    said.clear()
+    ask(qtbot, window, "Compare them")
+    encoding = [s for s in said if s.startswith("Encoding image")]
+    assert encoding == [f"Encoding image {n} of 3…" for n in (1, 2, 3)]
     window.welcome.choose_ollama("http://127.0.0.1:9")  # nothing listens there
     qtbot.waitUntil(lambda: "Looking" not in window.welcome.status.text(), timeout=15000)
     assert "127.0.0.1:9" in window.welcome.status.text()
@@ -346,6 +353,7 @@ def test_12_open_in_chat_keeps_the_image_and_the_answer(
     popup = PopupWindow(window, corpus.photo(tmp_path / "shot.jpg"))
     qtbot.addWidget(popup)
     qtbot.waitUntil(lambda: popup.job is not None and not popup.job.running, timeout=30000)
+    assert "encoding image" not in popup.answer.lower()  # progress is status, not answer
     popup.open_in_chat()
     qtbot.waitUntil(lambda: window.turns.conversation_id is not None, timeout=10000)
     stored = window.store.conversation_messages(window.turns.conversation_id or 0)
