@@ -102,8 +102,15 @@ class Standin:
     cut_after: int | None = None
     """End the stream abruptly after this many text pieces (no final events)."""
     received: list[Received] = field(default_factory=list)
+    slots: int | None = None
+    """Answers at once, as a GPU server's parallel slots; more are refused with 503."""
+    piece_delay: float = 0.0
+    """Seconds between two pieces of an answer, as a model generating them."""
+    busy_refusals: int = 0
     server: ThreadingHTTPServer | None = None
     prefix: ClassVar[str] = ""
+    _answering: int = 0
+    _slots_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def host_port(self) -> tuple[str, int]:
@@ -134,6 +141,24 @@ class Standin:
         """(mime, bytes) of every image in a recorded request."""
         raise NotImplementedError
 
+    def models(self) -> dict[str, Any] | None:
+        """What ``GET {prefix}/models`` answers; ``None``: 404."""
+        return None
+
+    # -- slots ----------------------------------------------------------------
+
+    def _enter(self) -> bool:
+        with self._slots_lock:
+            if self.slots is not None and self._answering >= self.slots:
+                self.busy_refusals += 1
+                return False
+            self._answering += 1
+            return True
+
+    def _leave(self) -> None:
+        with self._slots_lock:
+            self._answering -= 1
+
     # -- shared ---------------------------------------------------------------
 
     def _reply(self, path: str, headers: dict[str, str], raw: bytes) -> Reply:
@@ -161,11 +186,23 @@ class Standin:
             def log_message(self, *args: Any) -> None:
                 pass
 
+            def do_GET(self) -> None:
+                listed = standin.models() if self.path == f"{standin.prefix}/models" else None
+                self._send(Reply(200, listed) if listed else standin.error(404, "not found"))
+
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
                 raw = self.rfile.read(length)
-                headers = {k.lower(): v for k, v in self.headers.items()}
-                reply = standin._reply(self.path, headers, raw)
+                if not standin._enter():
+                    self._send(standin.error(503, "all slots are busy"))
+                    return
+                try:
+                    headers = {k.lower(): v for k, v in self.headers.items()}
+                    self._send(standin._reply(self.path, headers, raw))
+                finally:
+                    standin._leave()
+
+            def _send(self, reply: Reply) -> None:
                 if reply.body is not None:
                     payload = json.dumps(reply.body).encode()
                     self.send_response(reply.status)
@@ -180,7 +217,9 @@ class Standin:
                 self.send_header("content-type", "text/event-stream")
                 self.send_header("transfer-encoding", "chunked")
                 self.end_headers()
-                for name, data in reply.events:
+                for n, (name, data) in enumerate(reply.events):
+                    if n and standin.piece_delay:
+                        time.sleep(standin.piece_delay)
                     if name == "cut":
                         self.wfile.flush()
                         self.close_connection = True
@@ -246,6 +285,9 @@ class OpenAIStandin(Standin):
                     head, b64 = part["image_url"]["url"].split(",", 1)
                     found.append((head[5:].split(";")[0], base64.b64decode(b64)))
         return found
+
+    def models(self) -> dict[str, Any] | None:
+        return {"object": "list", "data": [{"id": "served-vlm", "object": "model"}]}
 
     def stream(self, body: dict[str, Any]) -> Reply:
         model = body["model"]

@@ -425,8 +425,12 @@ def run_batch(args: argparse.Namespace) -> int:
                 if not _within_budget(args.max_cost, estimate, len(plan.todo)):
                     _say("nothing was sent")
                     return 0
-                with interrupt_cancels(stop):
-                    for event in runner.run(plan.todo, stop):
+                # Ctrl-C: one model context finishes the answer it is on (seconds away,
+                # and the same work again later); requests in flight on a server are cut
+                # short and asked again on the next run. --max-cost lets them finish.
+                cut = threading.Event() if jobs > 1 else None
+                with interrupt_cancels(stop, also=cut):
+                    for event in runner.run(plan.todo, stop, cut):
                         if isinstance(event, Started):
                             progress.started(event.item)
                         elif isinstance(event, Finished):

@@ -13,13 +13,21 @@ EXIT_INTERRUPTED = 130
 
 
 @contextmanager
-def interrupt_cancels(cancel: threading.Event) -> Iterator[None]:
-    """First Ctrl-C asks the model to stop (the partial answer is kept); a second one aborts."""
+def interrupt_cancels(
+    cancel: threading.Event, *, also: threading.Event | None = None
+) -> Iterator[None]:
+    """First Ctrl-C asks the model to stop (the partial answer is kept); a second one aborts.
+
+    ``also`` is set by the same Ctrl-C, for work that stops at two depths: a
+    batch stops taking files and cuts the requests it has in flight.
+    """
 
     def handler(_signum: int, _frame: FrameType | None) -> None:
         if cancel.is_set():
             raise KeyboardInterrupt
         cancel.set()
+        if also is not None:
+            also.set()
 
     if threading.current_thread() is not threading.main_thread():
         yield

@@ -99,3 +99,53 @@ def test_stop_ends_the_batch_and_keeps_what_was_answered(qtbot: QtBot, view: Bat
     statuses = {view.table.item(r, 1).text() for r in range(3)}
     assert statuses <= {"done", "failed", "not done"}
     assert view.copy_button.isEnabled()
+
+
+def test_on_a_server_the_view_keeps_several_requests_in_flight_and_stop_cuts_them(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    from models.ollama_backend import OllamaBackend
+    from tests.ollama_standin import OllamaStandin, StandinModel
+
+    for i in range(12):
+        Image.new("RGB", (40, 30), (i * 20, 90, 40)).save(tmp_path / f"{i:02}.png")
+    items, _ = collect([tmp_path])
+    ollama = OllamaStandin({"llava:7b": StandinModel(vision=True)}).start()
+    ollama.slots, ollama.chunk_delay = 2, 0.3
+    backend = OllamaBackend(ollama.url, "llava:7b")
+    runners: list[BatchRunner] = []
+
+    def make_runner() -> BatchRunner:
+        runners.append(
+            BatchRunner(
+                backend,
+                "Write alt text.",
+                GenParams(max_tokens=8),
+                lambda item, cancel: list(ingest_file(item.path, max_side=56, cancel=cancel)),
+                jobs=4,
+            )
+        )
+        return runners[-1]
+
+    pool = QThreadPool()
+    v = BatchView(items, make_runner, pool, model_label="ollama:llava:7b", preset="alt-text")
+    qtbot.addWidget(v)
+    try:
+        v.start()
+        qtbot.waitUntil(lambda: "done" in statuses(v, items), timeout=30000)
+        v.stop()
+        qtbot.waitUntil(lambda: not v.running, timeout=30000)
+        final = statuses(v, items)
+        assert runners[0].concurrency.peak >= 2, "several requests were in flight"
+        assert final.count("done") < len(items), "Stop did not wait for the whole folder"
+        assert "answering…" not in final, "answers in flight were cut and say so"
+        assert final.count("done") <= len(ollama.chats()) - ollama.busy_refusals
+    finally:
+        v.stop()
+        pool.waitForDone(30000)
+        backend.close()
+        ollama.stop()
+
+
+def statuses(view: BatchView, items: list[BatchItem]) -> list[str]:
+    return [view.table.item(r, 1).text() for r in range(len(items))]
