@@ -20,7 +20,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -145,9 +145,7 @@ class ResponseCache:
 
 def replay(answer: CachedAnswer) -> Iterator[Event]:
     """A cached answer as a stream: all at once, marked as cached, costing nothing now."""
-    usage = Usage(**{f: getattr(answer.usage, f) for f in _USAGE_FIELDS})
-    usage.extra = {**answer.usage.extra, "cache_hit": 1.0, "cost_usd": 0.0}
-    usage.ttft_ms = 0.0
+    usage = replace(answer.usage, from_cache=True, cost_usd=0.0, ttft_ms=0.0)
     if answer.text:
         yield answer.text
     yield usage

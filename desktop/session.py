@@ -31,7 +31,7 @@ def turn_cost(backend: str, usage: Usage) -> float | None:
     """What a turn cost in US dollars: 0 on this machine, ``None`` when a cloud price is unknown."""
     if backend not in CLOUD_BACKENDS:
         return 0.0
-    return usage.extra.get("cost_usd")
+    return usage.cost_usd
 
 
 class ChatSession:

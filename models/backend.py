@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal, Protocol, runtime_checkable
 
 from models.conversation import Message
@@ -54,7 +54,14 @@ class Usage:
     finish_reason: FinishReason = "stop"
     error: str | None = None
     """The user-facing reason when ``finish_reason`` is ``error``."""
-    extra: dict[str, float] = field(default_factory=dict)
+    cost_usd: float | None = None
+    """What a cloud turn cost; ``None`` where there is no price (local, or unknown)."""
+    from_cache: bool = False
+    """Answered from the response cache, not by the model now."""
+    images_sent: int = 0
+    """Images that went to a cloud service, after fitting."""
+    completion_tokens_estimated: bool = False
+    """``completion_tokens`` was counted from the pieces, not reported by the server."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -232,7 +232,7 @@ class OpenAICompatBackend:
         if not usage.completion_tokens and pieces:
             # Servers that send no usage while streaming stream one token per chunk.
             usage.completion_tokens = pieces
-            usage.extra["completion_tokens_estimated"] = 1.0
+            usage.completion_tokens_estimated = True
         if said and usage.completion_tokens:
             elapsed = time.perf_counter() - first_at
             usage.tokens_per_s = usage.completion_tokens / elapsed if elapsed > 0 else 0.0

@@ -65,8 +65,9 @@ def test_an_answer_streams_with_usage_and_cost(
     assert usage.prompt_tokens == standin.prompt_tokens
     assert usage.completion_tokens == len(ANSWER)
     assert usage.ttft_ms > 0
-    assert usage.extra["cost_usd"] == cost_usd(backend.capabilities.name, usage, [(64, 48)])
-    assert usage.extra["cost_usd"] > 0
+    assert usage.cost_usd == cost_usd(backend.capabilities.name, usage, [(64, 48)])
+    assert (usage.cost_usd or 0) > 0
+    assert usage.images_sent == 1
     assert backend.capabilities.backend == provider
     assert backend.capabilities.name == f"{provider}:{BACKENDS[provider][1]}"
     (request,) = standin.received

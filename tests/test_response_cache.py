@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -14,6 +16,7 @@ from desktop.response_cache import (
     cache_file,
     cache_wanted,
     key_for,
+    replay,
 )
 from models.backend import Event, GenParams, Usage
 from models.cloud.openai_backend import OpenAIBackend
@@ -52,6 +55,28 @@ def test_the_key_changes_with_everything_that_decides_an_answer() -> None:
 def test_a_relabelled_copy_of_the_same_pixels_is_the_same_question() -> None:
     copy = replace(RED, label="another-name.png")
     assert key_for("x", "m", _ask(copy), GenParams()) == key_for("x", "m", _ask(), GenParams())
+
+
+def test_an_answer_kept_in_the_older_format_still_replays(tmp_path: Path) -> None:
+    """Rows written when ``Usage`` had a free-form ``extra`` dict load without it."""
+    path = tmp_path / "responses.sqlite"
+    ResponseCache(path).close()
+    old = {"completion_tokens": 4, "finish_reason": "stop", "extra": {"cost_usd": 0.01}}
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "INSERT INTO responses VALUES (?, ?, ?, ?)", ("a", "Kept.", json.dumps(old), 0.0)
+        )
+
+    cache = ResponseCache(path)
+    hit = cache.get("a")
+    cache.close()
+    assert hit is not None
+    events = list(replay(hit))
+
+    assert events[0] == "Kept."
+    usage = events[-1]
+    assert isinstance(usage, Usage)
+    assert (usage.completion_tokens, usage.from_cache, usage.cost_usd) == (4, True, 0.0)
 
 
 def test_only_finished_answers_are_kept() -> None:
@@ -96,10 +121,10 @@ def test_a_repeated_cloud_question_is_answered_from_the_cache_and_says_so(
     first_usage, cached_usage = first[-1], again[-1]
     assert isinstance(first_usage, Usage)
     assert isinstance(cached_usage, Usage)
-    assert "cache_hit" not in first_usage.extra
-    assert first_usage.extra["cost_usd"] > 0
-    assert cached_usage.extra["cache_hit"] == 1.0
-    assert cached_usage.extra["cost_usd"] == 0.0
+    assert not first_usage.from_cache
+    assert (first_usage.cost_usd or 0) > 0
+    assert cached_usage.from_cache
+    assert cached_usage.cost_usd == 0.0
     assert cached_usage.completion_tokens == first_usage.completion_tokens
 
     list(backend.stream(_ask(BLUE), GenParams()))

@@ -435,7 +435,7 @@ def run_batch(args: argparse.Namespace) -> int:
                             progress.started(event.item)
                         elif isinstance(event, Finished):
                             progress.finished()
-                            spent += event.usage.extra.get("cost_usd", 0.0)
+                            spent += event.usage.cost_usd or 0.0
                             progress.cost = spent
                             batch.keep(event, plan.content.get(event.item))
                             if args.max_cost is not None and spent >= args.max_cost:

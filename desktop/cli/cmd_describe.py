@@ -170,7 +170,7 @@ def _turn_json(
         "finish_reason": u.finish_reason,
         "conversation_id": result.conversation_id,
         "cost_usd": turn_cost(backend, u),
-        "cached": bool(u.extra.get("cache_hit")),
+        "cached": u.from_cache,
         "images_sent": images_sent,
     }
 
@@ -199,7 +199,7 @@ def _run_turn(
     if cut_short and (ending := answer_ending(result.usage.finish_reason, result.usage.error)):
         saved = "; what arrived is saved" if session.store is not None else ""
         _say(f"the answer {ending}{saved}")
-    if result.usage.extra.get("cache_hit"):
+    if result.usage.from_cache:
         _say("answered from the cache (`sightline cache clear` forgets cached answers)")
     return result
 

@@ -329,7 +329,7 @@ class MainWindow(QMainWindow):
         self.turns.stop()
 
     def _usage(self, usage: Usage) -> None:
-        if usage.extra.get("cache_hit"):
+        if usage.from_cache:
             self.banner.show_message("Answered from the cache.", "notice")
         if usage.finish_reason == "error" and usage.error:
             self.banner.show_message(f"The answer stopped early: {usage.error}")

@@ -39,7 +39,7 @@ _AT_BOTTOM_PX = 24
 def usage_footer(model: str, backend: str, usage: Usage) -> str:
     bits = [model, "☁ cloud" if is_cloud(backend) else backend]
     if is_cloud(backend):
-        cost = usage.extra.get("cost_usd")
+        cost = usage.cost_usd
         bits.append(f"${cost:.4f}" if cost is not None else "price unknown")
     if usage.tokens_per_s:
         bits.append(f"{usage.tokens_per_s:.1f} tokens/s")

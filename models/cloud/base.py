@@ -156,10 +156,10 @@ class CloudBackend:
                 raise
             raise error from exc
         yield from self._relay(raw, reader, first, usage, started, cancel)
-        usage.extra["images_sent"] = float(len(fitted))
-        cost = cost_usd(self._capabilities.name, usage, [(e.width, e.height) for e in fitted])
-        if cost is not None:
-            usage.extra["cost_usd"] = cost
+        usage.images_sent = len(fitted)
+        usage.cost_usd = cost_usd(
+            self._capabilities.name, usage, [(e.width, e.height) for e in fitted]
+        )
         yield usage
 
     def _relay(
