@@ -249,3 +249,19 @@ def test_json_fields_ask_each_provider_for_its_structured_output(
     ]
     assert bodies["anthropic"]["output_config"]["format"]["type"] == "json_schema"
     assert bodies["gemini"]["generationConfig"]["responseMimeType"] == "application/json"
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_a_closed_backend_sends_nothing_more(
+    provider: str, start_standin: StartStandin, quick_retries: RetryPolicy
+) -> None:
+    standin = start_standin(provider)
+    backend = _backend(provider, standin, quick_retries)
+    _run(backend)
+
+    backend.close()
+    backend.close()  # closing twice is harmless
+
+    with pytest.raises(Exception):  # noqa: B017, PT011 - each SDK words it its own way
+        _run(backend)
+    assert len(standin.received) == 1

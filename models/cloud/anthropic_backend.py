@@ -10,6 +10,7 @@ takes no sampling parameters, so temperature and top_p are the model's own.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from contextlib import ExitStack
 from typing import Any
 
 import anthropic
@@ -18,7 +19,7 @@ from models.backend import GenParams, Usage
 from models.cloud.base import CloudBackend, Failure, invalid_key
 from models.cloud.limits import Provider
 from models.cloud.prepare import EncodedImage
-from models.cloud.retry import RetryPolicy, Transient, parse_retry_after
+from models.cloud.retry import Transient, parse_retry_after
 from models.conversation import Message
 from models.errors import ModelError
 from models.json_grammar import object_schema
@@ -47,31 +48,15 @@ def _system(messages: Sequence[Message]) -> str:
     return "\n\n".join(m.joined_text for m in messages if m.role == "system" and m.joined_text)
 
 
-class AnthropicBackend(CloudBackend):
+class AnthropicBackend(CloudBackend[anthropic.Anthropic]):
     provider: Provider = "anthropic"
     base_url_env = "ANTHROPIC_BASE_URL"
     default_base_url = "https://api.anthropic.com"
 
-    def __init__(
-        self,
-        model: str,
-        api_key: str,
-        base_url: str | None = None,
-        *,
-        policy: RetryPolicy | None = None,
-        timeout_s: float = 120.0,
-    ) -> None:
-        super().__init__(model, api_key, base_url, policy=policy, timeout_s=timeout_s)
-        url = self.base_url
-        self._client = anthropic.Anthropic(
-            api_key=api_key,
-            base_url=url,
-            max_retries=0,
-            timeout=timeout_s,
+    def _connect(self, api_key: str, timeout_s: float, resources: ExitStack) -> anthropic.Anthropic:
+        return anthropic.Anthropic(
+            api_key=api_key, base_url=self.base_url, max_retries=0, timeout=timeout_s
         )
-
-    def close(self) -> None:
-        self._client.close()
 
     def _open(
         self, messages: Sequence[Message], images: dict[str, EncodedImage], params: GenParams

@@ -1,7 +1,8 @@
 """What the three cloud backends share: one turn's life from images to ``Usage``.
 
-A provider supplies four small pieces (open a stream, read text and usage
-from it, close it, and say what an SDK failure means); everything the user
+A provider supplies five small pieces (connect its SDK client, open a
+stream, read text and usage from it, close it, and say what an SDK failure
+means); everything the user
 notices is decided here once: images fitted to the provider's limits,
 retries, cancel within one chunk, a broken stream keeping its partial
 answer, and the turn's cost.
@@ -13,7 +14,8 @@ import os
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from typing import Any, ClassVar
+from contextlib import ExitStack
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 import httpx
 import httpx2
@@ -37,7 +39,16 @@ def invalid_key(provider: Provider) -> ModelError:
     )
 
 
-class CloudBackend:
+class _Client(Protocol):
+    def close(self) -> None: ...
+
+
+ClientT = TypeVar("ClientT", bound=_Client)
+
+
+class CloudBackend(Generic[ClientT]):
+    """One cloud model; ``ClientT`` is the provider's SDK client."""
+
     provider: Provider
     base_url_env: ClassVar[str]
     """The environment variable that points this provider elsewhere (a proxy, a test)."""
@@ -57,7 +68,6 @@ class CloudBackend:
         self.title = TITLES[self.provider]
         self._key = api_key
         self._policy = policy or RetryPolicy()
-        self._timeout_s = timeout_s
         self._fitter = ImageFitter(limits_for(self.provider))
         self._capabilities = Capabilities(
             name=f"{self.provider}:{model}",
@@ -65,15 +75,27 @@ class CloudBackend:
             vision=True,
             context_length=context_length(f"{self.provider}:{model}"),
         )
+        self._resources = ExitStack()
+        self._client = self._connect(api_key, timeout_s, self._resources)
+        self._resources.callback(self._client.close)
 
     @property
     def capabilities(self) -> Capabilities:
         return self._capabilities
 
     def close(self) -> None:
-        pass
+        """The SDK client first, then anything ``_connect`` gave it (Gemini's HTTP client)."""
+        self._resources.close()
 
     # -- what each provider supplies -----------------------------------------
+
+    def _connect(self, api_key: str, timeout_s: float, resources: ExitStack) -> ClientT:
+        """The SDK client for ``self.base_url``, with the SDK's own retries off.
+
+        Anything else it needs closed goes on ``resources``; the client itself
+        is closed by ``close``.
+        """
+        raise NotImplementedError
 
     def _open(
         self, messages: Sequence[Message], images: dict[str, EncodedImage], params: GenParams

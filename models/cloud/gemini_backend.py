@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
+from contextlib import ExitStack
 from typing import Any
 
 import httpx
@@ -22,7 +23,7 @@ from models.backend import GenParams, Usage
 from models.cloud.base import CloudBackend, Failure, invalid_key
 from models.cloud.limits import Provider
 from models.cloud.prepare import EncodedImage
-from models.cloud.retry import RetryPolicy, Transient, parse_retry_after
+from models.cloud.retry import Transient, parse_retry_after
 from models.conversation import Message
 from models.errors import ModelError
 from models.json_grammar import object_schema
@@ -58,36 +59,22 @@ def _retry_delay(details: Any) -> float | None:
     return None
 
 
-class GeminiBackend(CloudBackend):
+class GeminiBackend(CloudBackend[genai.Client]):
     provider: Provider = "gemini"
     base_url_env = "GEMINI_BASE_URL"
     default_base_url = "https://generativelanguage.googleapis.com/"
 
-    def __init__(
-        self,
-        model: str,
-        api_key: str,
-        base_url: str | None = None,
-        *,
-        policy: RetryPolicy | None = None,
-        timeout_s: float = 120.0,
-    ) -> None:
-        super().__init__(model, api_key, base_url, policy=policy, timeout_s=timeout_s)
-        url = self.base_url
-        self._http = httpx.Client(timeout=httpx.Timeout(timeout_s, connect=10.0))
-        self._client = genai.Client(
+    def _connect(self, api_key: str, timeout_s: float, resources: ExitStack) -> genai.Client:
+        http = resources.enter_context(httpx.Client(timeout=httpx.Timeout(timeout_s, connect=10.0)))
+        return genai.Client(
             api_key=api_key,
             http_options=types.HttpOptions(
-                base_url=url,
+                base_url=self.base_url,
                 api_version="v1beta",
                 retry_options=None,
-                httpx_client=self._http,
+                httpx_client=http,
             ),
         )
-
-    def close(self) -> None:
-        self._client.close()
-        self._http.close()
 
     def _open(
         self, messages: Sequence[Message], images: dict[str, EncodedImage], params: GenParams

@@ -7,6 +7,7 @@ JPEG otherwise). Usage comes in the final chunk (``include_usage``).
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from contextlib import ExitStack
 from typing import Any
 
 import openai
@@ -15,7 +16,7 @@ from models.backend import GenParams, Usage
 from models.cloud.base import CloudBackend, Failure, invalid_key
 from models.cloud.limits import Provider
 from models.cloud.prepare import EncodedImage
-from models.cloud.retry import RetryPolicy, Transient, parse_retry_after
+from models.cloud.retry import Transient, parse_retry_after
 from models.conversation import Message
 from models.errors import ModelError
 from models.json_grammar import object_schema
@@ -42,31 +43,15 @@ def _wire(messages: Sequence[Message], images: dict[str, EncodedImage]) -> list[
     return wire
 
 
-class OpenAIBackend(CloudBackend):
+class OpenAIBackend(CloudBackend[openai.OpenAI]):
     provider: Provider = "openai"
     base_url_env = "OPENAI_BASE_URL"
     default_base_url = "https://api.openai.com/v1"
 
-    def __init__(
-        self,
-        model: str,
-        api_key: str,
-        base_url: str | None = None,
-        *,
-        policy: RetryPolicy | None = None,
-        timeout_s: float = 120.0,
-    ) -> None:
-        super().__init__(model, api_key, base_url, policy=policy, timeout_s=timeout_s)
-        url = self.base_url
-        self._client = openai.OpenAI(
-            api_key=api_key,
-            base_url=url,
-            max_retries=0,
-            timeout=timeout_s,
+    def _connect(self, api_key: str, timeout_s: float, resources: ExitStack) -> openai.OpenAI:
+        return openai.OpenAI(
+            api_key=api_key, base_url=self.base_url, max_retries=0, timeout=timeout_s
         )
-
-    def close(self) -> None:
-        self._client.close()
 
     def _open(
         self, messages: Sequence[Message], images: dict[str, EncodedImage], params: GenParams
