@@ -8,8 +8,8 @@ user is told why instead of getting an answer about a picture it never saw.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Iterator, Sequence
+from functools import partial
 from typing import Any
 
 import httpx
@@ -27,6 +27,7 @@ from models.entry import ModelEntry
 from models.errors import ModelError, ServerBusyError
 from models.image_codec import encode_for_wire
 from models.json_grammar import object_schema
+from models.stream_relay import Finished, Pieces, StreamRelay
 
 DEFAULT_NUM_CTX = 4096
 CONNECT_TIMEOUT_S = 5.0
@@ -168,6 +169,20 @@ def _wire_messages(messages: Sequence[Message]) -> list[dict[str, Any]]:
     return wire
 
 
+def _pieces(chunks: Iterator[ollama.ChatResponse], usage: Usage) -> Pieces:
+    """Text as Ollama streams it; the final chunk (``done``) carries the counts and timing."""
+    for chunk in chunks:
+        text = chunk.message.content or ""
+        if text:
+            yield text
+        if chunk.done:
+            usage.prompt_tokens = chunk.prompt_eval_count or 0
+            usage.completion_tokens = chunk.eval_count or 0
+            if chunk.eval_duration and usage.completion_tokens:
+                usage.tokens_per_s = usage.completion_tokens / (chunk.eval_duration / 1e9)
+            yield Finished("length" if chunk.done_reason == "length" else "stop")
+
+
 class OllamaBackend:
     """One model in a running Ollama.
 
@@ -230,8 +245,7 @@ class OllamaBackend:
         }
         if params.stop:
             options["stop"] = list(params.stop)
-        started = time.perf_counter()
-        usage = Usage()
+        relay = StreamRelay(cancel)
         try:
             chunks = self._client.chat(
                 self.model,
@@ -245,7 +259,15 @@ class OllamaBackend:
             raise self._refused(exc) from exc
         except _FAILURES as exc:
             raise _failure(self.host, exc, self._stall) from exc
-        yield from self._relay(chunks, usage, started, cancel)
+        usage = Usage()
+        yield from relay.run(
+            _pieces(chunks, usage),
+            usage,
+            who=f"Ollama at {self.host}",
+            broke=self._broke_off,
+            refused=self._not_answered,
+            close=partial(_close_stream, chunks),
+        )
 
     def _refused(self, exc: ollama.ResponseError) -> ModelError:
         """Why Ollama would not answer; a full server is busy, which is worth a retry."""
@@ -254,52 +276,20 @@ class OllamaBackend:
             return ServerBusyError(f"Ollama at {self.host} is busy ({exc.error})")
         return ModelError(f"Ollama could not answer with {self.model}: {exc.error}")
 
-    def _relay(
-        self,
-        chunks: Iterator[ollama.ChatResponse],
-        usage: Usage,
-        started: float,
-        cancel: threading.Event | None,
-    ) -> Iterator[Event]:
-        pieces = 0
-        finished = False
-        try:
-            for chunk in chunks:
-                if cancel is not None and cancel.is_set():
-                    usage.finish_reason = "cancelled"
-                    break
-                text = chunk.message.content or ""
-                if text:
-                    if not pieces:
-                        usage.ttft_ms = (time.perf_counter() - started) * 1000
-                    pieces += 1
-                    yield text
-                if chunk.done:
-                    finished = True
-                    usage.prompt_tokens = chunk.prompt_eval_count or 0
-                    usage.completion_tokens = chunk.eval_count or 0
-                    if chunk.eval_duration and usage.completion_tokens:
-                        usage.tokens_per_s = usage.completion_tokens / (chunk.eval_duration / 1e9)
-                    usage.finish_reason = "length" if chunk.done_reason == "length" else "stop"
-        except ollama.ResponseError as exc:
-            if not pieces:
-                raise self._refused(exc) from exc
-            usage.finish_reason = "error"
-            usage.error = f"Ollama stopped: {exc.error}"
-        except _FAILURES as exc:
-            if not pieces:
-                raise _failure(self.host, exc, self._stall) from exc
-            usage.finish_reason = "error"
-            usage.error = self._broke_off(exc, pieces)
-        finally:
-            _close_stream(chunks)
-        if not finished and usage.finish_reason not in ("cancelled", "error"):
-            usage.finish_reason = "error"
-            usage.error = f"Ollama at {self.host} ended the answer without finishing it"
-        yield usage
+    def _not_answered(self, exc: Exception) -> ModelError | None:
+        """Why nothing was said: the SDK sends the request when the stream is first read."""
+        if isinstance(exc, ollama.ResponseError):
+            return self._refused(exc)
+        if isinstance(exc, _FAILURES):
+            return _failure(self.host, exc, self._stall)
+        return None
 
-    def _broke_off(self, exc: Exception, pieces: int) -> str:
+    def _broke_off(self, exc: Exception, pieces: int) -> str | None:
         """Why an answer that had started stopped; what was said is kept by the caller."""
+        if isinstance(exc, ollama.ResponseError):
+            return f"Ollama stopped: {exc.error}"
+        if not isinstance(exc, _FAILURES):
+            return None
         said = f"after {pieces} token{'s' if pieces != 1 else ''}"
         if isinstance(exc, httpx.TimeoutException):
             return f"Ollama at {self.host} stopped answering {said} (nothing for {self._stall:g} s)"

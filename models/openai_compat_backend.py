@@ -10,7 +10,6 @@ that refuses an image has its own words shown to the user.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -30,6 +29,7 @@ from models.entry import ModelEntry
 from models.errors import ModelError, ServerBusyError
 from models.image_codec import data_url
 from models.json_grammar import object_schema
+from models.stream_relay import Finished, Pieces, StreamRelay
 
 _PLACEHOLDER_KEY = "not-needed"
 
@@ -99,6 +99,22 @@ def _wire_messages(messages: Sequence[Message]) -> list[dict[str, Any]]:
     return wire
 
 
+_BROKEN = (openai.APIError, httpx2.HTTPError, ValueError)
+"""What reading a stream raises when the server or the connection fails (ValueError: bad JSON)."""
+
+
+def _pieces(stream: Any, usage: Usage) -> Pieces:
+    for chunk in stream:
+        if chunk.usage is not None:
+            usage.prompt_tokens = chunk.usage.prompt_tokens
+            usage.completion_tokens = chunk.usage.completion_tokens
+        for choice in chunk.choices:
+            if choice.delta.content:
+                yield choice.delta.content
+            if choice.finish_reason:
+                yield Finished("length" if choice.finish_reason == "length" else "stop")
+
+
 class OpenAICompatBackend:
     def __init__(
         self,
@@ -151,7 +167,7 @@ class OpenAICompatBackend:
                 "type": "json_schema",
                 "json_schema": {"name": "fields", "schema": object_schema(params.json_fields)},
             }
-        started = time.perf_counter()
+        relay = StreamRelay(cancel)
         try:
             # Messages are plain dicts in the documented wire shape, not the SDK's TypedDicts.
             stream = self._client.chat.completions.create(  # type: ignore[call-overload]
@@ -182,58 +198,22 @@ class OpenAICompatBackend:
             raise ModelError(
                 f"the server refused the request ({exc.status_code}): {exc.message}"
             ) from exc
-        yield from self._relay(stream, started, cancel)
-
-    def _relay(
-        self, stream: Any, started: float, cancel: threading.Event | None
-    ) -> Iterator[Event]:
         usage = Usage()
-        said = False
-        first_at = 0.0
-        pieces = 0
-        finished = False
-        try:
-            for chunk in stream:
-                if cancel is not None and cancel.is_set():
-                    usage.finish_reason = "cancelled"
-                    break
-                if chunk.usage is not None:
-                    usage.prompt_tokens = chunk.usage.prompt_tokens
-                    usage.completion_tokens = chunk.usage.completion_tokens
-                for choice in chunk.choices:
-                    text = choice.delta.content or ""
-                    if text:
-                        pieces += 1
-                        if not said:
-                            first_at = time.perf_counter()
-                            usage.ttft_ms = (first_at - started) * 1000
-                            said = True
-                        yield text
-                    if choice.finish_reason:
-                        finished = True
-                        usage.finish_reason = (
-                            "length" if choice.finish_reason == "length" else "stop"
-                        )
-        except (openai.APIError, httpx2.HTTPError, ValueError) as exc:
-            if not said:
-                raise unreachable(self.base_url) from exc
-            usage.finish_reason = "error"
-            if isinstance(exc, httpx2.TimeoutException | openai.APITimeoutError):
-                usage.error = (
-                    f"the server at {self.base_url} stopped answering after {pieces} tokens"
-                )
-            else:
-                usage.error = f"the connection to {self.base_url} broke mid-answer"
-        finally:
-            stream.close()
-        if not finished and usage.finish_reason not in ("cancelled", "error"):
-            usage.finish_reason = "error"
-            usage.error = f"the server at {self.base_url} ended the answer without finishing it"
-        if not usage.completion_tokens and pieces:
-            # Servers that send no usage while streaming stream one token per chunk.
-            usage.completion_tokens = pieces
-            usage.completion_tokens_estimated = True
-        if said and usage.completion_tokens:
-            elapsed = time.perf_counter() - first_at
-            usage.tokens_per_s = usage.completion_tokens / elapsed if elapsed > 0 else 0.0
-        yield usage
+        yield from relay.run(
+            _pieces(stream, usage),
+            usage,
+            who=f"the server at {self.base_url}",
+            broke=self._broke_off,
+            refused=self._not_answered,
+            close=stream.close,
+        )
+
+    def _not_answered(self, exc: Exception) -> ModelError | None:
+        return unreachable(self.base_url) if isinstance(exc, _BROKEN) else None
+
+    def _broke_off(self, exc: Exception, pieces: int) -> str | None:
+        if not isinstance(exc, _BROKEN):
+            return None
+        if isinstance(exc, httpx2.TimeoutException | openai.APITimeoutError):
+            return f"the server at {self.base_url} stopped answering after {pieces} tokens"
+        return f"the connection to {self.base_url} broke mid-answer"

@@ -101,6 +101,8 @@ class Standin:
     faults: list[Fault] = field(default_factory=list)
     cut_after: int | None = None
     """End the stream abruptly after this many text pieces (no final events)."""
+    unfinished: bool = False
+    """End the stream cleanly but without the model's end (no finish or stop reason)."""
     received: list[Received] = field(default_factory=list)
     slots: int | None = None
     """Answers at once, as a GPU server's parallel slots; more are refused with 503."""
@@ -306,7 +308,8 @@ class OpenAIStandin(Standin):
         ]
         for piece in self.pieces():
             events.append(("cut", "") if piece is None else (None, chunk({"content": piece})))
-        events.append((None, chunk({}, "stop")))
+        if not self.unfinished:
+            events.append((None, chunk({}, "stop")))
         events.append(
             (
                 None,
@@ -424,7 +427,10 @@ class AnthropicStandin(Standin):
                 "message_delta",
                 {
                     "type": "message_delta",
-                    "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                    "delta": {
+                        "stop_reason": None if self.unfinished else "end_turn",
+                        "stop_sequence": None,
+                    },
                     "usage": {"output_tokens": len(self.answer)},
                 },
             ),
@@ -508,7 +514,7 @@ class GeminiStandin(Standin):
                 "content": {"parts": [{"text": piece}], "role": "model"},
                 "index": 0,
             }
-            if last:
+            if last and not self.unfinished:
                 candidate["finishReason"] = "STOP"
             events.append(
                 (

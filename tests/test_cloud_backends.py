@@ -12,6 +12,7 @@ from models.backend import Backend, Event, GenParams, Usage
 from models.cloud.anthropic_backend import AnthropicBackend
 from models.cloud.base import CloudBackend
 from models.cloud.gemini_backend import GeminiBackend
+from models.cloud.limits import TITLES
 from models.cloud.openai_backend import OpenAIBackend
 from models.cloud.pricing import cost_usd
 from models.cloud.retry import RetryPolicy
@@ -143,6 +144,19 @@ def test_a_stream_cut_mid_answer_keeps_the_partial_answer_marked(
     assert "broke off" in usage.error
     assert "what arrived is kept" in usage.error
     assert len(standin.received) == 1, "a partly shown answer is not asked again"
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_a_stream_that_ends_without_the_model_finishing_is_an_error(
+    provider: str, start_standin: StartStandin, quick_retries: RetryPolicy
+) -> None:
+    standin = start_standin(provider, unfinished=True)
+
+    text, usage = _run(_backend(provider, standin, quick_retries))
+
+    assert text == "".join(ANSWER), "what arrived is kept"
+    assert usage.finish_reason == "error"
+    assert usage.error == f"{TITLES[provider]} ended the answer without finishing it"
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)

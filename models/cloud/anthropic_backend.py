@@ -9,7 +9,7 @@ takes no sampling parameters, so temperature and top_p are the model's own.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from contextlib import ExitStack
 from typing import Any
 
@@ -23,6 +23,7 @@ from models.cloud.retry import Transient, parse_retry_after
 from models.conversation import Message
 from models.errors import ModelError
 from models.json_grammar import object_schema
+from models.stream_relay import Finished, Pieces
 
 OVERLOADED = 529
 
@@ -81,7 +82,7 @@ class AnthropicBackend(CloudBackend[anthropic.Anthropic]):
             stream=True,
         )
 
-    def _read(self, raw: Any, usage: Usage) -> Iterator[str]:
+    def _read(self, raw: Any, usage: Usage) -> Pieces:
         for event in raw:
             if event.type == "message_start":
                 u = event.message.usage
@@ -93,8 +94,8 @@ class AnthropicBackend(CloudBackend[anthropic.Anthropic]):
                 yield event.delta.text
             elif event.type == "message_delta":
                 usage.completion_tokens = event.usage.output_tokens
-                if event.delta.stop_reason == "max_tokens":
-                    usage.finish_reason = "length"
+                if event.delta.stop_reason:
+                    yield Finished("length" if event.delta.stop_reason == "max_tokens" else "stop")
 
     def _close_stream(self, raw: Any) -> None:
         raw.close()

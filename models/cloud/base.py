@@ -1,20 +1,19 @@
 """What the three cloud backends share: one turn's life from images to ``Usage``.
 
 A provider supplies five small pieces (connect its SDK client, open a
-stream, read text and usage from it, close it, and say what an SDK failure
-means); everything the user
-notices is decided here once: images fitted to the provider's limits,
-retries, cancel within one chunk, a broken stream keeping its partial
-answer, and the turn's cost.
+stream, read pieces and usage from it, close it, and say what an SDK
+failure means); the rest is decided here once: images fitted to the
+provider's limits, retries until the first piece, and the turn's cost,
+with the stream itself relayed by ``models.stream_relay``.
 """
 
 from __future__ import annotations
 
 import os
 import threading
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
+from functools import partial
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 import httpx
@@ -27,6 +26,7 @@ from models.cloud.pricing import context_length, cost_usd
 from models.cloud.retry import Cancelled, GaveUp, RetryPolicy, Transient, gave_up_error
 from models.conversation import Message
 from models.errors import ModelError
+from models.stream_relay import Piece, Pieces, StreamRelay
 
 Failure = Transient | ModelError
 DEFAULT_TIMEOUT_S = 120.0
@@ -102,8 +102,8 @@ class CloudBackend(Generic[ClientT]):
     ) -> Any:
         raise NotImplementedError
 
-    def _read(self, raw: Any, usage: Usage) -> Iterator[str]:
-        """Yield text as it arrives; fill ``usage`` token counts and finish reason."""
+    def _read(self, raw: Any, usage: Usage) -> Pieces:
+        """Yield text as it arrives and the model's end; fill ``usage`` token counts."""
         raise NotImplementedError
 
     def _close_stream(self, raw: Any) -> None:
@@ -145,28 +145,30 @@ class CloudBackend(Generic[ClientT]):
         params: GenParams,
         cancel: threading.Event | None = None,
     ) -> Iterator[Event]:
+        relay = StreamRelay(cancel)
         parts = [img for m in messages for img in m.images]
         text_bytes = sum(len(m.joined_text.encode()) for m in messages)
         fitted = self._fitter.fit(parts, text_bytes)
         images = {e.source.digest: e for e in fitted}
-        started = time.perf_counter()
         usage = Usage()
 
-        def first_piece() -> tuple[Any, Iterator[str], str | None]:
+        def first_piece() -> tuple[Any, Pieces]:
+            """Open the stream and read up to its first piece: what a retry may repeat."""
             usage.prompt_tokens = usage.completion_tokens = usage.cached_tokens = 0
             raw = self._open(messages, images, params)
             reader = self._read(raw, usage)
             try:
-                return raw, reader, next(reader, None)
+                first = next(reader, None)
             except BaseException:
                 self._close_stream(raw)
                 raise
+            return raw, _resumed(first, reader)
 
-        if cancel is not None and cancel.is_set():
+        if relay.cancelled:
             yield Usage(finish_reason="cancelled")
             return
         try:
-            raw, reader, first = self._policy.run(first_piece, self._transient, cancel)
+            raw, pieces = self._policy.run(first_piece, self._transient, cancel)
         except Cancelled:
             yield Usage(finish_reason="cancelled")
             return
@@ -177,44 +179,33 @@ class CloudBackend(Generic[ClientT]):
             if error is None:
                 raise
             raise error from exc
-        yield from self._relay(raw, reader, first, usage, started, cancel)
-        usage.images_sent = len(fitted)
-        usage.cost_usd = cost_usd(
-            self._capabilities.name, usage, [(e.width, e.height) for e in fitted]
-        )
-        yield usage
+        for event in relay.run(
+            pieces,
+            usage,
+            who=self.title,
+            broke=self._broke_off,
+            refused=self._as_error,
+            close=partial(self._close_stream, raw),
+        ):
+            if isinstance(event, Usage):
+                event.images_sent = len(fitted)
+                event.cost_usd = cost_usd(
+                    self._capabilities.name, event, [(e.width, e.height) for e in fitted]
+                )
+            yield event
 
-    def _relay(
-        self,
-        raw: Any,
-        reader: Iterator[str],
-        first: str | None,
-        usage: Usage,
-        started: float,
-        cancel: threading.Event | None,
-    ) -> Iterator[str]:
-        first_at = 0.0
-        try:
-            if first is None:
-                return
-            first_at = time.perf_counter()
-            usage.ttft_ms = (first_at - started) * 1000
+    def _broke_off(self, exc: Exception, _pieces: int) -> str | None:
+        error = self._as_error(exc)
+        if error is None:
+            return None
+        return f"the answer broke off ({error}); what arrived is kept"
+
+
+def _resumed(first: Piece | None, rest: Pieces) -> Pieces:
+    """The stream again from its first piece, which was read while retries were allowed."""
+    try:
+        if first is not None:
             yield first
-            for text in reader:
-                if cancel is not None and cancel.is_set():
-                    usage.finish_reason = "cancelled"
-                    return
-                yield text
-            if cancel is not None and cancel.is_set():
-                usage.finish_reason = "cancelled"
-        except Exception as exc:
-            error = self._as_error(exc)
-            if error is None:
-                raise
-            usage.finish_reason = "error"
-            usage.error = f"the answer broke off ({error}); what arrived is kept"
-        finally:
-            self._close_stream(raw)
-            elapsed = time.perf_counter() - first_at
-            if first_at and usage.completion_tokens and elapsed > 0:
-                usage.tokens_per_s = usage.completion_tokens / elapsed
+        yield from rest
+    finally:
+        rest.close()

@@ -11,7 +11,7 @@ both are understood here.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from contextlib import ExitStack
 from typing import Any
 
@@ -27,6 +27,7 @@ from models.cloud.retry import Transient, parse_retry_after
 from models.conversation import Message
 from models.errors import ModelError
 from models.json_grammar import object_schema
+from models.stream_relay import Finished, Pieces
 
 _DELAY = re.compile(r"^(\d+(?:\.\d+)?)s$")
 
@@ -94,7 +95,7 @@ class GeminiBackend(CloudBackend[genai.Client]):
             model=self.model, contents=_contents(messages, images), config=config
         )
 
-    def _read(self, raw: Any, usage: Usage) -> Iterator[str]:
+    def _read(self, raw: Any, usage: Usage) -> Pieces:
         for chunk in raw:
             meta = chunk.usage_metadata
             if meta is not None:
@@ -105,12 +106,14 @@ class GeminiBackend(CloudBackend[genai.Client]):
                     meta.thoughts_token_count or 0
                 )
             for candidate in chunk.candidates or []:
-                if candidate.finish_reason == types.FinishReason.MAX_TOKENS:
-                    usage.finish_reason = "length"
                 content = candidate.content
                 for part in (content.parts if content else None) or []:
                     if part.text and not part.thought:
                         yield part.text
+                if candidate.finish_reason == types.FinishReason.MAX_TOKENS:
+                    yield Finished("length")
+                elif candidate.finish_reason:
+                    yield Finished("stop")
 
     def _close_stream(self, raw: Any) -> None:
         raw.close()

@@ -6,7 +6,7 @@ JPEG otherwise). Usage comes in the final chunk (``include_usage``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from contextlib import ExitStack
 from typing import Any
 
@@ -20,6 +20,7 @@ from models.cloud.retry import Transient, parse_retry_after
 from models.conversation import Message
 from models.errors import ModelError
 from models.json_grammar import object_schema
+from models.stream_relay import Finished, Pieces
 
 
 def _wire(messages: Sequence[Message], images: dict[str, EncodedImage]) -> list[dict[str, Any]]:
@@ -76,7 +77,7 @@ class OpenAIBackend(CloudBackend[openai.OpenAI]):
             response_format=response_format,
         )
 
-    def _read(self, raw: Any, usage: Usage) -> Iterator[str]:
+    def _read(self, raw: Any, usage: Usage) -> Pieces:
         for chunk in raw:
             if chunk.usage is not None:
                 usage.prompt_tokens = chunk.usage.prompt_tokens
@@ -87,7 +88,7 @@ class OpenAIBackend(CloudBackend[openai.OpenAI]):
                 if choice.delta.content:
                     yield choice.delta.content
                 if choice.finish_reason:
-                    usage.finish_reason = "length" if choice.finish_reason == "length" else "stop"
+                    yield Finished("length" if choice.finish_reason == "length" else "stop")
 
     def _close_stream(self, raw: Any) -> None:
         raw.close()

@@ -15,11 +15,10 @@ import ctypes
 import logging
 import os
 import threading
-import time
 from collections.abc import Generator, Iterator, Sequence
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import llama_cpp
 from llama_cpp import mtmd_cpp
@@ -49,6 +48,7 @@ from models.llamacpp.sequence import (
     reusable_prefix,
 )
 from models.llamacpp.stats import BackendStats
+from models.stream_relay import Finished, Pieces, StreamRelay
 
 _log = logging.getLogger(__name__)
 _SEQ = 0
@@ -407,10 +407,10 @@ class LlamaCppBackend:
     ) -> Iterator[Event]:
         if self._closed:
             raise ModelError(f"{self._capabilities.name} has been closed")
-        started = time.perf_counter()
+        relay = StreamRelay(cancel)
         prompt = self._tokenize(messages)
         try:
-            yield from self._prefill_and_generate(prompt, params, cancel, started)
+            yield from self._prefill_and_generate(prompt, params, relay)
         except BaseException:
             self._resync()
             raise
@@ -468,7 +468,7 @@ class LlamaCppBackend:
             self._n_past = 0
 
     def _prefill_and_generate(
-        self, prompt: _Prompt, params: GenParams, cancel: threading.Event | None, started: float
+        self, prompt: _Prompt, params: GenParams, relay: StreamRelay
     ) -> Iterator[Event]:
         # The context holds KV cells, one per token: with M-RoPE (Qwen2-VL) an image
         # takes far fewer positions than cells, so positions would pass a prompt
@@ -492,63 +492,59 @@ class LlamaCppBackend:
             prompt_tokens=n_tokens(prompt.units),
             cached_tokens=n_tokens(prompt.units[:reused]),
         )
-        if not (yield from self._evaluate(prompt, reused, cancel)):
+        if not (yield from self._evaluate(prompt, reused, relay.cancel)):
             usage.finish_reason = "cancelled"
             yield usage
             return
-        yield from self._generate(params, cancel, started, usage)
+        yield from relay.run(
+            self._generate(params, usage),
+            usage,
+            who=self._capabilities.name,
+            broke=_generation_failed,
+        )
 
-    def _generate(
-        self, params: GenParams, cancel: threading.Event | None, started: float, usage: Usage
-    ) -> Iterator[Event]:
+    def _generate(self, params: GenParams, usage: Usage) -> Pieces:
+        """Each sampled token's text ("" while it may start a stop string), then the end."""
         sampler = self._sampler(params)
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         stops = _StopMatcher(params.stop)
-        first_token_at: float | None = None
         batch = self._llm._batch
         cells = n_tokens(self._cached)
+        end: Literal["stop", "length"] = "length"
         try:
-            usage.finish_reason = "length"
             for _ in range(params.max_tokens):
-                if cancel is not None and cancel.is_set():
-                    usage.finish_reason = "cancelled"
-                    break
                 if cells >= self._n_ctx:
                     break
                 token = llama_cpp.llama_sampler_sample(sampler, self._ctx, -1)
-                if first_token_at is None:
-                    first_token_at = time.perf_counter()
-                    usage.ttft_ms = (first_token_at - started) * 1000
                 if llama_cpp.llama_vocab_is_eog(self._vocab, token):
-                    usage.finish_reason = "stop"
+                    end = "stop"
                     break
                 usage.completion_tokens += 1
                 # The caller sees each token before the model digests it: the decode
                 # that prepares the next token's logits is not the reader's wait.
                 text, stopped = stops.feed(decoder.decode(self._piece_bytes(token)))
-                if text:
-                    yield text
+                yield text
                 batch.set_batch([token], self._n_past, logits_all=True)
                 status = llama_cpp.llama_decode(self._ctx, batch.batch)
                 if status != 0:
-                    usage.finish_reason = "error"
-                    usage.error = f"llama.cpp failed while generating (decode error {status})"
-                    break
+                    raise ModelError(f"llama.cpp failed while generating (decode error {status})")
                 self._cached.append(token)
                 self._n_past += 1
                 cells += 1
                 if stopped:
-                    usage.finish_reason = "stop"
+                    end = "stop"
                     break
             tail = stops.flush(decoder.decode(b"", final=True))
             if tail:
                 yield tail
+            yield Finished(end)
         finally:
             llama_cpp.llama_sampler_free(sampler)
-        if first_token_at is not None and usage.completion_tokens:
-            elapsed = time.perf_counter() - first_token_at
-            usage.tokens_per_s = usage.completion_tokens / elapsed if elapsed > 0 else 0.0
-        yield usage
+
+
+def _generation_failed(exc: Exception, _tokens: int) -> str | None:
+    """A decode that fails once the answer has started ends it; what was said is kept."""
+    return str(exc) if isinstance(exc, ModelError) else None
 
 
 class _StopMatcher:
