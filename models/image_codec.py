@@ -86,5 +86,9 @@ def encode_for_wire(part: ImagePart) -> tuple[str, bytes]:
 
 def data_url(part: ImagePart) -> str:
     """The image as a ``data:`` URL, the form OpenAI-style ``image_url`` parts take."""
-    mime, data = encode_for_wire(part)
+    return encoded_data_url(*encode_for_wire(part))
+
+
+def encoded_data_url(mime: str, data: bytes) -> str:
+    """Already encoded image bytes as a ``data:`` URL."""
     return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"

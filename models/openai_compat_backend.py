@@ -28,8 +28,8 @@ from models.conversation import Message
 from models.entry import ModelEntry
 from models.errors import ModelError, ServerBusyError
 from models.image_codec import data_url
-from models.json_grammar import object_schema
-from models.stream_relay import Finished, Pieces, StreamRelay
+from models.openai_wire import chat_request, read_chunks, wire_messages
+from models.stream_relay import StreamRelay
 
 _PLACEHOLDER_KEY = "not-needed"
 
@@ -85,34 +85,8 @@ def list_models(
         client.close()
 
 
-def _wire_messages(messages: Sequence[Message]) -> list[dict[str, Any]]:
-    wire: list[dict[str, Any]] = []
-    for m in messages:
-        if not m.images:
-            wire.append({"role": m.role, "content": m.joined_text})
-            continue
-        content: list[dict[str, Any]] = [
-            {"type": "image_url", "image_url": {"url": data_url(img)}} for img in m.images
-        ]
-        content.append({"type": "text", "text": m.joined_text})
-        wire.append({"role": m.role, "content": content})
-    return wire
-
-
 _BROKEN = (openai.APIError, httpx2.HTTPError, ValueError)
 """What reading a stream raises when the server or the connection fails (ValueError: bad JSON)."""
-
-
-def _pieces(stream: Any, usage: Usage) -> Pieces:
-    for chunk in stream:
-        if chunk.usage is not None:
-            usage.prompt_tokens = chunk.usage.prompt_tokens
-            usage.completion_tokens = chunk.usage.completion_tokens
-        for choice in chunk.choices:
-            if choice.delta.content:
-                yield choice.delta.content
-            if choice.finish_reason:
-                yield Finished("length" if choice.finish_reason == "length" else "stop")
 
 
 class OpenAICompatBackend:
@@ -161,26 +135,11 @@ class OpenAICompatBackend:
             "the server reports no vision support",
             "pick a vision model on that server",
         )
-        response_format: Any = openai.omit
-        if params.json_fields:
-            response_format = {
-                "type": "json_schema",
-                "json_schema": {"name": "fields", "schema": object_schema(params.json_fields)},
-            }
         relay = StreamRelay(cancel)
+        wire = wire_messages(messages, data_url)
         try:
-            # Messages are plain dicts in the documented wire shape, not the SDK's TypedDicts.
-            stream = self._client.chat.completions.create(  # type: ignore[call-overload]
-                model=self.model,
-                messages=_wire_messages(messages),
-                stream=True,
-                max_tokens=params.max_tokens,
-                temperature=params.temperature,
-                top_p=params.top_p,
-                seed=params.seed,
-                stop=list(params.stop) or None,
-                stream_options={"include_usage": True},
-                response_format=response_format,
+            stream = self._client.chat.completions.create(
+                **chat_request(self.model, wire, params, "max_tokens")
             )
         except openai.APITimeoutError as exc:
             raise ModelError(
@@ -200,7 +159,7 @@ class OpenAICompatBackend:
             ) from exc
         usage = Usage()
         yield from relay.run(
-            _pieces(stream, usage),
+            read_chunks(stream, usage),
             usage,
             who=f"the server at {self.base_url}",
             broke=self._broke_off,

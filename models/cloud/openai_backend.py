@@ -19,29 +19,9 @@ from models.cloud.prepare import EncodedImage
 from models.cloud.retry import Transient, parse_retry_after
 from models.conversation import Message
 from models.errors import ModelError
-from models.json_grammar import object_schema
-from models.stream_relay import Finished, Pieces
-
-
-def _wire(messages: Sequence[Message], images: dict[str, EncodedImage]) -> list[dict[str, Any]]:
-    wire: list[dict[str, Any]] = []
-    for m in messages:
-        if not m.images:
-            wire.append({"role": m.role, "content": m.joined_text})
-            continue
-        content: list[dict[str, Any]] = [
-            {
-                "type": "image_url",
-                "image_url": {
-                    "url": f"data:{images[i.digest].mime};base64,{images[i.digest].base64}",
-                    "detail": "high",
-                },
-            }
-            for i in m.images
-        ]
-        content.append({"type": "text", "text": m.joined_text})
-        wire.append({"role": m.role, "content": content})
-    return wire
+from models.image_codec import encoded_data_url
+from models.openai_wire import chat_request, read_chunks, wire_messages
+from models.stream_relay import Pieces
 
 
 class OpenAIBackend(CloudBackend[openai.OpenAI]):
@@ -57,38 +37,16 @@ class OpenAIBackend(CloudBackend[openai.OpenAI]):
     def _open(
         self, messages: Sequence[Message], images: dict[str, EncodedImage], params: GenParams
     ) -> Any:
-        response_format: Any = openai.omit
-        if params.json_fields:
-            response_format = {
-                "type": "json_schema",
-                "json_schema": {"name": "fields", "schema": object_schema(params.json_fields)},
-            }
-        # Messages are plain dicts in the documented wire shape, not the SDK's TypedDicts.
-        return self._client.chat.completions.create(  # type: ignore[call-overload]
-            model=self.model,
-            messages=_wire(messages, images),
-            stream=True,
-            stream_options={"include_usage": True},
-            max_completion_tokens=params.max_tokens,
-            temperature=params.temperature,
-            top_p=params.top_p,
-            seed=params.seed,
-            stop=list(params.stop) or openai.omit,
-            response_format=response_format,
+        wire = wire_messages(
+            messages,
+            lambda i: encoded_data_url(images[i.digest].mime, images[i.digest].data),
+            detail="high",
         )
+        request = chat_request(self.model, wire, params, "max_completion_tokens")
+        return self._client.chat.completions.create(**request)
 
     def _read(self, raw: Any, usage: Usage) -> Pieces:
-        for chunk in raw:
-            if chunk.usage is not None:
-                usage.prompt_tokens = chunk.usage.prompt_tokens
-                usage.completion_tokens = chunk.usage.completion_tokens
-                details = chunk.usage.prompt_tokens_details
-                usage.cached_tokens = (details.cached_tokens or 0) if details else 0
-            for choice in chunk.choices:
-                if choice.delta.content:
-                    yield choice.delta.content
-                if choice.finish_reason:
-                    yield Finished("length" if choice.finish_reason == "length" else "stop")
+        return read_chunks(raw, usage)
 
     def _close_stream(self, raw: Any) -> None:
         raw.close()
