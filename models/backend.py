@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Literal, Protocol, runtime_checkable
 
 from models.conversation import Message
-from models.errors import ModelError
 
 FinishReason = Literal["stop", "length", "cancelled", "error"]
 BackendKind = Literal["embedded", "ollama", "openai-compat", "openai", "anthropic", "gemini"]
@@ -81,14 +80,6 @@ class Progress:
 
 
 Event = str | Usage | Progress
-
-
-def refuse_images_without_vision(
-    capabilities: Capabilities, messages: Sequence[Message], reason: str, advice: str
-) -> None:
-    """Never drop an image silently: a model that cannot see says so before anything is sent."""
-    if not capabilities.vision and any(m.images for m in messages):
-        raise ModelError(f"{capabilities.name} cannot see images ({reason}) — {advice}")
 
 
 @runtime_checkable

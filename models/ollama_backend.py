@@ -20,7 +20,6 @@ from models.backend import (
     Event,
     GenParams,
     Usage,
-    refuse_images_without_vision,
 )
 from models.conversation import Message
 from models.entry import ModelEntry
@@ -230,12 +229,7 @@ class OllamaBackend:
         params: GenParams,
         cancel: threading.Event | None = None,
     ) -> Iterator[Event]:
-        refuse_images_without_vision(
-            self._capabilities,
-            messages,
-            "Ollama reports no vision capability",
-            "pick a vision model such as llava, qwen2.5vl or gemma3",
-        )
+        relay = StreamRelay(self._capabilities, messages, cancel)
         options: dict[str, Any] = {
             "num_ctx": self._num_ctx,
             "num_predict": params.max_tokens,
@@ -245,7 +239,6 @@ class OllamaBackend:
         }
         if params.stop:
             options["stop"] = list(params.stop)
-        relay = StreamRelay(cancel)
         try:
             chunks = self._client.chat(
                 self.model,

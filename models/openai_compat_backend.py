@@ -21,7 +21,6 @@ from models.backend import (
     Event,
     GenParams,
     Usage,
-    refuse_images_without_vision,
 )
 from models.cloud.retry import parse_retry_after
 from models.conversation import Message
@@ -129,13 +128,7 @@ class OpenAICompatBackend:
         params: GenParams,
         cancel: threading.Event | None = None,
     ) -> Iterator[Event]:
-        refuse_images_without_vision(
-            self._capabilities,
-            messages,
-            "the server reports no vision support",
-            "pick a vision model on that server",
-        )
-        relay = StreamRelay(cancel)
+        relay = StreamRelay(self._capabilities, messages, cancel)
         wire = wire_messages(messages, data_url)
         try:
             stream = self._client.chat.completions.create(

@@ -2,22 +2,25 @@
 
 Each backend reads its own wire into pieces (text, and the end the model
 reports) and says what its own failures mean. Everything else a user
-notices about a stream is decided here once: time to first token, tokens
-per second, stopping within one piece of ``cancel``, a stream that ends
-without the model finishing, a stream that breaks after the first piece
-keeping what arrived, and the underlying stream being closed however the
-turn ends.
+notices about a stream is decided here once: images refused by a model
+that cannot see them (in the one wording the window uses too, before
+anything is sent), time to first token, tokens per second, stopping
+within one piece of ``cancel``, a stream that ends without the model
+finishing, a stream that breaks after the first piece keeping what
+arrived, and the underlying stream being closed however the turn ends.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from models.backend import Event, Usage
+from models.backend import BackendKind, Capabilities, Event, Usage
+from models.conversation import Message
+from models.errors import ModelError
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +36,33 @@ Piece = str | Finished
 Pieces = Generator[Piece, None, None]
 
 
+_NO_VISION: dict[BackendKind, tuple[str, str]] = {
+    "embedded": (
+        "it was loaded without a vision projector (mmproj)",
+        "pick a vision model, or import one with its mmproj",
+    ),
+    "ollama": (
+        "Ollama reports no vision capability",
+        "pick a vision model such as llava, qwen2.5vl or gemma3",
+    ),
+    "openai-compat": ("the server reports no vision support", "pick a vision model on that server"),
+}
+_NO_VISION_ELSEWHERE = ("it reports no vision support", "pick a model that can see images")
+
+
+def vision_refusal(name: str, backend: BackendKind, vision: bool, has_images: bool) -> str | None:
+    """Why images cannot go to this model, or ``None`` when they can (or there are none).
+
+    Never drop an image silently: a model that cannot see says so before
+    anything is sent. The window asks this of a list entry before sending;
+    every backend's stream asks it of its capabilities as the turn starts.
+    """
+    if vision or not has_images:
+        return None
+    reason, advice = _NO_VISION.get(backend, _NO_VISION_ELSEWHERE)
+    return f"{name} cannot see images ({reason}) — {advice}"
+
+
 def _let_through(exc: Exception) -> Exception | None:
     return None
 
@@ -40,7 +70,21 @@ def _let_through(exc: Exception) -> Exception | None:
 class StreamRelay:
     """One turn's stream: made as the turn starts (the clock starts), then ``run`` once."""
 
-    def __init__(self, cancel: threading.Event | None) -> None:
+    def __init__(
+        self,
+        capabilities: Capabilities,
+        messages: Sequence[Message],
+        cancel: threading.Event | None,
+    ) -> None:
+        """Refuse images the model cannot see (``ModelError``) before anything is sent."""
+        refusal = vision_refusal(
+            capabilities.name,
+            capabilities.backend,
+            capabilities.vision,
+            any(m.images for m in messages),
+        )
+        if refusal is not None:
+            raise ModelError(refusal)
         self.cancel = cancel
         self.started = time.perf_counter()
 

@@ -16,16 +16,22 @@ import pytest
 from models.backend import Backend, GenParams, Usage
 from models.cloud.openai_backend import OpenAIBackend
 from models.cloud.retry import RetryPolicy
-from models.conversation import Message
+from models.conversation import Message, TextPart
+from models.errors import ModelError
 from models.llamacpp import LlamaCppBackend
 from models.ollama_backend import OllamaBackend
+from models.openai_compat_backend import OpenAICompatBackend
+from models.stream_relay import vision_refusal
 from tests.cloud_standins import ANSWER, OpenAIStandin
+from tests.images import image_part
 from tests.ollama_standin import OllamaStandin, StandinModel
 
 
 @pytest.fixture
 def ollama() -> Iterator[OllamaStandin]:
-    standin = OllamaStandin({"llava:7b": StandinModel(vision=True)}).start()
+    standin = OllamaStandin(
+        {"llava:7b": StandinModel(vision=True), "llama3.2:3b": StandinModel(vision=False)}
+    ).start()
     yield standin
     standin.stop()
 
@@ -112,3 +118,27 @@ def test_stop_ends_every_backend_within_one_piece(
         assert usage.finish_reason in ("stop", "length")
     finally:
         backend.close()
+
+
+@pytest.mark.parametrize("kind", ["embedded", "ollama", "openai-compat"])
+def test_every_backend_refuses_images_it_cannot_see_in_one_wording(
+    kind: str, ollama: OllamaStandin, openai_standin: OpenAIStandin, vlm_text_only: Any
+) -> None:
+    backend: Backend
+    if kind == "embedded":
+        backend = LlamaCppBackend(vlm_text_only.model, None, n_ctx=512, n_threads=1)
+    elif kind == "ollama":
+        backend = OllamaBackend(ollama.url, "llama3.2:3b")
+    else:
+        backend = OpenAICompatBackend(openai_standin.url, "tiny", vision=False)
+    caps = backend.capabilities
+    question = Message("user", (image_part((5, 5, 5)), TextPart("What is this?")))
+    try:
+        with pytest.raises(ModelError) as err:
+            list(backend.stream([question], GenParams()))
+    finally:
+        backend.close()
+    assert str(err.value) == vision_refusal(caps.name, kind, False, True)
+    assert str(err.value).startswith(f"{caps.name} cannot see images (")
+    assert not [body for path, body in ollama.requests if path == "/api/chat"]
+    assert openai_standin.received == []

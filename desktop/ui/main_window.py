@@ -45,6 +45,7 @@ from desktop.ui.widgets import part_pixmaps
 from models.backend import GenParams, Usage
 from models.conversation import ImagePart
 from models.entry import ModelEntry
+from models.stream_relay import vision_refusal
 
 MIN_WIDTH = 640
 
@@ -161,13 +162,14 @@ class MainWindow(QMainWindow):
     def _model_picked(self) -> None:
         entry = self.current_entry()
         self._show_model_status()
-        if entry is not None and not entry.vision and self.attachments.pending_images():
-            self.banner.show_message(
-                f"{entry.qualified_name} is a text-only model: it cannot see the attached images, "
-                "so they would not be sent. Pick a model marked [vision] or remove the images.",
-                "notice",
-                "text-only",
-            )
+        has_images = bool(self.attachments.pending_images())
+        refusal = (
+            vision_refusal(entry.qualified_name, entry.backend, entry.vision, has_images)
+            if entry is not None
+            else None
+        )
+        if refusal is not None:
+            self.banner.show_message(refusal, "notice", "text-only")
         else:
             self.banner.clear("text-only")
 
@@ -262,13 +264,9 @@ class MainWindow(QMainWindow):
             )
             self.show_welcome_if_needed()
             return
-        if images and not entry.vision:
-            self.banner.show_message(
-                f"{entry.qualified_name} is a text-only model and cannot see images, so they "
-                "were not sent. Pick a model marked [vision], or remove the attachments.",
-                "error",
-                "text-only",
-            )
+        refusal = vision_refusal(entry.qualified_name, entry.backend, entry.vision, bool(images))
+        if refusal is not None:
+            self.banner.show_message(refusal, "error", "text-only")
             return
         if not self.turns.consent(entry, text, images):
             return

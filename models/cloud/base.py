@@ -145,7 +145,7 @@ class CloudBackend(Generic[ClientT]):
         params: GenParams,
         cancel: threading.Event | None = None,
     ) -> Iterator[Event]:
-        relay = StreamRelay(cancel)
+        relay = StreamRelay(self._capabilities, messages, cancel)
         parts = [img for m in messages for img in m.images]
         text_bytes = sum(len(m.joined_text.encode()) for m in messages)
         fitted = self._fitter.fit(parts, text_bytes)

@@ -29,7 +29,6 @@ from models.backend import (
     GenParams,
     Progress,
     Usage,
-    refuse_images_without_vision,
 )
 from models.conversation import ImagePart, Message
 from models.errors import ContextOverflowError, ModelError
@@ -244,12 +243,6 @@ class LlamaCppBackend:
         return buf.raw[:n]
 
     def _tokenize(self, messages: Sequence[Message]) -> _Prompt:
-        refuse_images_without_vision(
-            self._capabilities,
-            messages,
-            "it was loaded without a vision projector (mmproj)",
-            "pick a vision model, or import one with its mmproj",
-        )
         images = [img for m in messages for img in m.images]
         text = self._template.render(messages)
         if self._mtmd is None:
@@ -407,7 +400,7 @@ class LlamaCppBackend:
     ) -> Iterator[Event]:
         if self._closed:
             raise ModelError(f"{self._capabilities.name} has been closed")
-        relay = StreamRelay(cancel)
+        relay = StreamRelay(self._capabilities, messages, cancel)
         prompt = self._tokenize(messages)
         try:
             yield from self._prefill_and_generate(prompt, params, relay)

@@ -21,6 +21,7 @@ from pytestqt.qtbot import QtBot
 
 from desktop.ui.main_window import MainWindow
 from desktop.ui.widgets import MessageView
+from models.stream_relay import vision_refusal
 from tests import corpus
 
 
@@ -173,11 +174,14 @@ def test_a_text_only_model_explains_why_images_are_not_sent(
     drop_files(w, corpus.photo(tmp_path / "p.jpg"))
     wait_chips(qtbot, w, 1)
     w.picker.combo.setCurrentIndex(w.picker.combo.findData("embedded:words"))
-    assert "text-only model" in w.banner.label.text()
+    assert w.banner.label.text() == (
+        "embedded:words cannot see images (it was loaded without a vision projector (mmproj))"
+        " — pick a vision model, or import one with its mmproj"
+    )
     w.send("What is this?")
     assert not w.turns.answering
     assert messages(w) == []
-    assert "cannot see images" in w.banner.label.text()
+    assert w.banner.label.text() == vision_refusal("embedded:words", "embedded", False, True)
     w.close()
 
 
