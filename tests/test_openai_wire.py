@@ -7,7 +7,7 @@ image's ``detail`` (and in the image bytes: the cloud's are fitted).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -17,18 +17,15 @@ from models.cloud.openai_backend import OpenAIBackend
 from models.cloud.retry import RetryPolicy
 from models.conversation import Message, TextPart
 from models.openai_compat_backend import OpenAICompatBackend
-from tests.cloud_standins import ANSWER, OpenAIStandin
+from tests.cloud_standins import ANSWER, Standin
 from tests.images import image_part
 
 PARAMS = GenParams(max_tokens=64, temperature=0.3, top_p=0.8, seed=7, stop=("END",))
 
 
 @pytest.fixture
-def standin() -> Iterator[OpenAIStandin]:
-    server = OpenAIStandin()
-    server.start()
-    yield server
-    server.stop()
+def standin(start_standin: Callable[..., Standin]) -> Standin:
+    return start_standin("openai")
 
 
 def _conversation() -> list[Message]:
@@ -38,7 +35,7 @@ def _conversation() -> list[Message]:
     ]
 
 
-def _send(backend: Backend, standin: OpenAIStandin, params: GenParams) -> dict[str, Any]:
+def _send(backend: Backend, standin: Standin, params: GenParams) -> dict[str, Any]:
     events = list(backend.stream(_conversation(), params))
     backend.close()
     usage = events[-1]
@@ -49,13 +46,13 @@ def _send(backend: Backend, standin: OpenAIStandin, params: GenParams) -> dict[s
     return standin.received[-1].body
 
 
-def _bodies(standin: OpenAIStandin, params: GenParams) -> tuple[dict[str, Any], dict[str, Any]]:
+def _bodies(standin: Standin, params: GenParams) -> tuple[dict[str, Any], dict[str, Any]]:
     cloud = OpenAIBackend("gpt-4.1-mini", standin.key, standin.url, policy=RetryPolicy(max_tries=1))
     local = OpenAICompatBackend(standin.url, "gpt-4.1-mini", api_key=standin.key, vision=True)
     return _send(cloud, standin, params), _send(local, standin, params)
 
 
-def test_both_send_one_request_shape(standin: OpenAIStandin) -> None:
+def test_both_send_one_request_shape(standin: Standin) -> None:
     cloud, local = _bodies(standin, PARAMS)
 
     assert cloud.pop("max_completion_tokens") == local.pop("max_tokens") == 64
@@ -75,7 +72,7 @@ def test_both_send_one_request_shape(standin: OpenAIStandin) -> None:
     assert "response_format" not in cloud
 
 
-def test_both_ask_for_json_fields_with_one_schema(standin: OpenAIStandin) -> None:
+def test_both_ask_for_json_fields_with_one_schema(standin: Standin) -> None:
     cloud, local = _bodies(standin, GenParams(json_fields=("title", "colour")))
 
     assert cloud["response_format"] == local["response_format"]

@@ -8,7 +8,7 @@ the model never finished is said to be unfinished.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -22,7 +22,7 @@ from models.llamacpp import LlamaCppBackend
 from models.ollama_backend import OllamaBackend
 from models.openai_compat_backend import OpenAICompatBackend
 from models.stream_relay import vision_refusal
-from tests.cloud_standins import ANSWER, OpenAIStandin
+from tests.cloud_standins import ANSWER, Standin
 from tests.images import image_part
 from tests.ollama_standin import OllamaStandin, StandinModel
 
@@ -37,11 +37,8 @@ def ollama() -> Iterator[OllamaStandin]:
 
 
 @pytest.fixture
-def openai_standin() -> Iterator[OpenAIStandin]:
-    standin = OpenAIStandin()
-    standin.start()
-    yield standin
-    standin.stop()
+def openai_standin(start_standin: Callable[..., Standin]) -> Standin:
+    return start_standin("openai")
 
 
 def _ask(backend: Backend, cancel: threading.Event | None = None) -> tuple[list[str], Usage]:
@@ -84,7 +81,7 @@ def test_a_reported_count_is_not_an_estimate(ollama: OllamaStandin) -> None:
     assert not usage.completion_tokens_estimated
 
 
-def test_a_broken_cloud_stream_counts_what_arrived(openai_standin: OpenAIStandin) -> None:
+def test_a_broken_cloud_stream_counts_what_arrived(openai_standin: Standin) -> None:
     openai_standin.cut_after = 2
     backend = OpenAIBackend(
         "gpt-4.1-mini", openai_standin.key, openai_standin.url, policy=RetryPolicy(max_tries=1)
@@ -122,7 +119,7 @@ def test_stop_ends_every_backend_within_one_piece(
 
 @pytest.mark.parametrize("kind", ["embedded", "ollama", "openai-compat"])
 def test_every_backend_refuses_images_it_cannot_see_in_one_wording(
-    kind: str, ollama: OllamaStandin, openai_standin: OpenAIStandin, vlm_text_only: Any
+    kind: str, ollama: OllamaStandin, openai_standin: Standin, vlm_text_only: Any
 ) -> None:
     backend: Backend
     if kind == "embedded":
