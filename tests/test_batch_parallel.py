@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,6 +31,22 @@ def pictures(folder: Path, count: int) -> list[Path]:
     return paths
 
 
+def assert_each_answered_once(
+    r: subprocess.CompletedProcess[str], photos: Path, out: Path, refusals: int, slots: int
+) -> None:
+    """Every file is in the results and in --out once, and a full server was really full."""
+    assert r.returncode == 0, r.stderr
+    *rows, summary = (json.loads(line) for line in r.stdout.splitlines())
+    assert Counter(row["path"] for row in rows) == {str(p): 1 for p in sorted(photos.iterdir())}
+    assert all(row["error"] is None and row["text"] for row in rows)
+    written = [json.loads(line) for line in out.read_text().splitlines()]
+    assert sorted(w["path"] for w in written) == sorted(row["path"] for row in rows)
+    assert summary["done"] == len(rows)
+    assert refusals > 0, "the stand-in was really full"
+    assert summary["retries"] == refusals
+    assert summary["concurrency"] <= slots, "settled within the server's room"
+
+
 def test_a_full_server_lowers_the_concurrency_and_every_file_is_answered_once(
     cli_env: dict[str, str], ollama: OllamaStandin, tmp_path: Path
 ) -> None:
@@ -43,16 +60,7 @@ def test_a_full_server_lowers_the_concurrency_and_every_file_is_answered_once(
     r = sightline(
         env, "batch", photos, "--model", "ollama:llava:7b", "--jobs", "8", "--out", out, "--json"
     )
-    assert r.returncode == 0, r.stderr
-    *rows, summary = (json.loads(line) for line in r.stdout.splitlines())
-    assert Counter(row["path"] for row in rows) == {str(p): 1 for p in sorted(photos.iterdir())}
-    assert all(row["error"] is None and row["text"] for row in rows)
-    written = [json.loads(line) for line in out.read_text().splitlines()]
-    assert sorted(w["path"] for w in written) == sorted(row["path"] for row in rows)
-    assert summary["done"] == 40
-    assert ollama.busy_refusals > 0, "the stand-in was really full"
-    assert summary["retries"] == ollama.busy_refusals
-    assert summary["concurrency"] <= 3, "settled within the server's room"
+    assert_each_answered_once(r, photos, out, ollama.busy_refusals, slots=3)
     answered = len(ollama.chats()) - ollama.busy_refusals
     assert answered == 40, "each file answered exactly once"
 
@@ -60,7 +68,6 @@ def test_a_full_server_lowers_the_concurrency_and_every_file_is_answered_once(
 def test_a_server_that_dies_mid_batch_leaves_the_finished_rows_and_a_clear_error(
     cli_env: dict[str, str], ollama: OllamaStandin, tmp_path: Path
 ) -> None:
-    import subprocess
     import sys
     import threading
     import time

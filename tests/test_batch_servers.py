@@ -7,13 +7,12 @@ import signal
 import subprocess
 import sys
 import time
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from tests.cli_runner import sightline
 from tests.ollama_standin import OllamaStandin, StandinModel
-from tests.test_batch_parallel import pictures
+from tests.test_batch_parallel import assert_each_answered_once, pictures
 
 
 def test_a_full_openai_compatible_server_lowers_the_concurrency_and_answers_each_file_once(
@@ -29,16 +28,7 @@ def test_a_full_openai_compatible_server_lowers_the_concurrency_and_answers_each
         env, "batch", photos, "--model", "openai-compat:served-vlm", "--jobs", "8",
         "--out", out, "--json",
     )  # fmt: skip
-    assert r.returncode == 0, r.stderr
-    *rows, summary = (json.loads(line) for line in r.stdout.splitlines())
-    assert Counter(row["path"] for row in rows) == {str(p): 1 for p in sorted(photos.iterdir())}
-    assert all(row["error"] is None and row["text"] for row in rows)
-    written = [json.loads(line) for line in out.read_text().splitlines()]
-    assert sorted(w["path"] for w in written) == sorted(row["path"] for row in rows)
-    assert summary["done"] == 40
-    assert server.busy_refusals > 0, "the stand-in was really full"
-    assert summary["retries"] == server.busy_refusals
-    assert summary["concurrency"] <= 3, "settled within the server's room"
+    assert_each_answered_once(r, photos, out, server.busy_refusals, slots=3)
     chats = [c for c in server.received if c.path.endswith("/chat/completions")]
     assert len(chats) == 40, "each file asked exactly once (refusals are not recorded)"
 
