@@ -276,6 +276,7 @@ def test_a_closed_backend_sends_nothing_more(
     backend.close()
     backend.close()  # closing twice is harmless
 
-    with pytest.raises(Exception):  # noqa: B017, PT011 - each SDK words it its own way
+    with pytest.raises(ModelError, match="has been closed") as refused:
         _run(backend)
+    assert str(refused.value).startswith(backend.capabilities.name)
     assert len(standin.received) == 1

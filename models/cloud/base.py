@@ -78,6 +78,7 @@ class CloudBackend(Generic[ClientT]):
         self._resources = ExitStack()
         self._client = self._connect(api_key, timeout_s, self._resources)
         self._resources.callback(self._client.close)
+        self._closed = False
 
     @property
     def capabilities(self) -> Capabilities:
@@ -85,6 +86,7 @@ class CloudBackend(Generic[ClientT]):
 
     def close(self) -> None:
         """The SDK client first, then anything ``_connect`` gave it (Gemini's HTTP client)."""
+        self._closed = True
         self._resources.close()
 
     # -- what each provider supplies -----------------------------------------
@@ -145,6 +147,10 @@ class CloudBackend(Generic[ClientT]):
         params: GenParams,
         cancel: threading.Event | None = None,
     ) -> Iterator[Event]:
+        if self._closed:
+            # Each SDK says this its own way, and one of them as a lost connection
+            # that would be retried: say it once, before anything is tried.
+            raise ModelError(f"{self._capabilities.name} has been closed")
         relay = StreamRelay(self._capabilities, messages, cancel)
         parts = [img for m in messages for img in m.images]
         text_bytes = sum(len(m.joined_text.encode()) for m in messages)
