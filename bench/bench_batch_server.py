@@ -4,9 +4,10 @@
     python3 bench/bench_batch_server.py --llama-server [--images 8] [--runs 3]
 
 The server is the suite's Ollama stand-in (tests/ollama_standin.py), in this
-process, answering each request in about 200 ms (five chunks 40 ms apart)
-with 8 slots, and "busy" (503) beyond them — what continuous batching or
-llama-server's parallel slots look like from outside.
+process, answering each request in about 240 ms (five pieces and the final
+line, each followed by 40 ms) with 8 slots, and "busy" (503) beyond them —
+what continuous batching or llama-server's parallel slots look like from
+outside. 40 requests are 9.6 s one at a time and 1.2 s eight at a time.
 
 ``--llama-server`` runs the real ``python3 -m llama_cpp.server`` instead, on
 loopback with the suite's tiny vision model, once as it starts by default
@@ -80,7 +81,7 @@ def bench_standin(images: int, runs: int) -> None:
     finally:
         standin.stop()
     one, eight = statistics.median(times[1]), statistics.median(times[8])
-    print(f"{images} images, ~200 ms per request, 8 slots, {runs} runs, medians")
+    print(f"{images} images, ~240 ms per request, 8 slots, {runs} runs, medians")
     print(f"{'--jobs':<8}{'wall s':>10}")
     print(f"{'1':<8}{one:>10.2f}")
     print(f"{'8':<8}{eight:>10.2f}")
