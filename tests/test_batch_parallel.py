@@ -150,3 +150,25 @@ def test_max_cost_must_be_positive(cli_env: dict[str, str], tmp_path: Path) -> N
     r = sightline(cli_env, "batch", tmp_path, "--max-cost", "0")
     assert r.returncode == 2
     assert "--max-cost must be a positive amount" in r.stderr
+
+
+def test_cloud_answers_that_break_off_with_others_in_flight_stay_failures_and_are_paid_for(
+    cli_env: dict[str, str], start_standin: Any, tmp_path: Path
+) -> None:
+    standin = start_standin("openai", cut_after=2, piece_delay=0.05)
+    env = dict(cli_env, OPENAI_BASE_URL=standin.url, OPENAI_API_KEY=standin.key)
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    pictures(photos, 4)
+    r = sightline(
+        env, "batch", photos, "--model", "openai:gpt-4.1-mini", "--allow-cloud", "--jobs", "4",
+        "--json",
+    )  # fmt: skip
+    *rows, summary = (json.loads(line) for line in r.stdout.splitlines())
+    assert r.returncode == 2, r.stderr
+    assert summary["failed"] == 4
+    assert summary["retries"] == 0, "not asked again"
+    assert all("stopped early" in row["error"] for row in rows)
+    assert summary["cost_usd"] > 0, "the broken answers are counted"
+    chats = [c for c in standin.received if c.path.endswith("/chat/completions")]
+    assert len(chats) == 4

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.cli_runner import sightline
+from tests.llama_server import MODEL_ALIAS, llama_server
 from tests.ollama_standin import OllamaStandin, StandinModel
 from tests.test_batch_parallel import assert_each_answered_once, pictures
 
@@ -70,3 +71,31 @@ def test_ctrl_c_with_requests_in_flight_cancels_them_and_keeps_what_finished(
     kept = [json.loads(line) for line in out.read_text().splitlines()]
     assert 1 <= len(kept) < asked, "answers in flight were cut, not waited for"
     assert all(row["text"] and row["error"] is None for row in kept)
+
+
+def test_llama_cpp_server_cutting_answers_for_the_next_request_is_asked_again_one_at_a_time(
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    """llama_cpp.server has one model behind a lock and, by default, ends the answer in
+    progress as soon as another request waits: under --jobs 8 each answer but the last
+    would end unfinished. Those files are asked again with fewer in flight."""
+    from tests.tinyvlm import SPEC_A, write_vlm
+
+    model, mmproj = write_vlm(SPEC_A, tmp_path / "model")
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    pictures(photos, 6)
+    out = tmp_path / "alt.jsonl"
+    with llama_server(model, mmproj) as (url, _):
+        r = sightline(
+            dict(cli_env, SIGHTLINE_OPENAI_COMPAT_URL=url), "batch", photos,
+            "--model", f"openai-compat:{MODEL_ALIAS}", "--jobs", "8", "--max-tokens", "8",
+            "--out", out, "--json",
+        )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    *rows, summary = (json.loads(line) for line in r.stdout.splitlines())
+    assert Counter(row["path"] for row in rows) == {str(p): 1 for p in sorted(photos.iterdir())}
+    assert all(row["error"] is None and row["text"] for row in rows), rows
+    assert summary["done"] == 6
+    assert summary["retries"] > 0, "the server really cut answers short"
+    assert summary["concurrency"] == 1, "settled at what the server can do"

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
-import sys
 import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 
 from models.backend import GenParams, Usage
@@ -18,12 +14,7 @@ from models.conversation import Message, TextPart
 from models.errors import ModelError
 from models.openai_compat_backend import OpenAICompatBackend, list_models
 from tests.images import image_part
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.llama_server import free_port, llama_server
 
 
 @pytest.fixture(scope="module")
@@ -33,47 +24,8 @@ def server(
     from tests.tinyvlm import SPEC_A, write_vlm
 
     model, mmproj = write_vlm(SPEC_A, tmp_path_factory.mktemp("served"))
-    port = _free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "llama_cpp.server",
-            "--model",
-            str(model),
-            "--clip_model_path",
-            str(mmproj),
-            "--chat_format",
-            "mtmd",
-            "--model_alias",
-            "tiny",
-            "--n_threads",
-            "1",
-            "--n_ctx",
-            "2048",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}/v1"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/models", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.2)
-        assert proc.poll() is None, "llama_cpp.server exited"
-    else:
-        proc.kill()
-        pytest.fail("llama_cpp.server did not start")
-    yield url, proc
-    proc.terminate()
-    proc.wait(timeout=10)
+    with llama_server(model, mmproj) as served:
+        yield served
 
 
 def collect(stream: Iterator[object]) -> tuple[str, Usage]:
@@ -123,7 +75,7 @@ def test_cancel_closes_the_stream(server: Any) -> None:
 def test_a_missing_model_and_a_dead_server_are_clear(server: Any) -> None:
     with pytest.raises(ModelError, match=r"has no model 'other'.*it has: tiny"):
         OpenAICompatBackend(server[0], "other")
-    dead = f"http://127.0.0.1:{_free_port()}/v1"
+    dead = f"http://127.0.0.1:{free_port()}/v1"
     with pytest.raises(ModelError, match=f"server at {dead} isn't reachable"):
         list_models(dead)
 

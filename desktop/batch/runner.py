@@ -10,7 +10,11 @@ Results arrive in the order they finish.
 
 ``stop`` ends the batch after the answers in progress; ``cancel`` also cuts
 those answers short (they are then not reported as done). A server that says
-it is full lowers the number of requests in flight (``Concurrency``).
+it is full lowers the number of requests in flight (``Concurrency``), and so
+does a local server that ends answers unfinished while several are in
+flight: that is how a server with a single model makes room (llama_cpp.server
+cuts the answer it is on when another request arrives), and the file is
+asked again.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from desktop.batch.inputs import BatchItem
+from desktop.cloud_policy import is_cloud
 from desktop.ingest.video import with_frame_labels
 from models.backend import Backend, GenParams, Usage
 from models.cloud.retry import RetryPolicy
@@ -303,6 +308,11 @@ class BatchRunner:
         # Models often open with a space ("▁The"); nobody wants it in a caption.
         result.text = "".join(chunks).strip()
         if result.usage.finish_reason == "error":
+            if self.concurrency.in_flight > 1 and not is_cloud(self.backend.capabilities.backend):
+                # A server with one model ends the answer in progress for the next request
+                # (llama_cpp.server does so by default): too much in flight, not a failure.
+                # A cloud answer that broke off was paid for, and stays a failure.
+                raise ServerBusyError(f"{result.usage.error}, with others in flight")
             result.error = f"{item.name}: the answer stopped early ({result.usage.error})"
         return result
 

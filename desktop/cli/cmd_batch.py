@@ -10,6 +10,7 @@ second one stops at once.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import sys
 import threading
@@ -403,6 +404,10 @@ def run_batch(args: argparse.Namespace) -> int:
                 "cli", cli_allow_cloud=args.allow_cloud, settings_allow_cloud=settings.allow_cloud
             )
             backend = open_backend(choice, settings, opt_in)
+            # What is loaded by now (modules, the model's client) lives until the process
+            # ends: frozen, the collector stops walking it on each full collection and at
+            # exit, where that walk alone took 0.2 s of every run.
+            gc.freeze()
 
             def before_request() -> None:
                 check_request(choice.label, choice.backend, opt_in)
