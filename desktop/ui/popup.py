@@ -24,10 +24,10 @@ from PySide6.QtWidgets import (
 from desktop.cloud_policy import CloudOptIn, is_cloud
 from desktop.ingest import ingest_file
 from desktop.messages import describe_error
+from desktop.model_choice import choice_for
 from desktop.session import ChatSession
 from desktop.ui import worker
 from desktop.ui.history_writes import record_turn
-from desktop.ui.model_picker import choice_for
 from desktop.ui.widgets import MarkdownView, pixmap_from_part
 from models.backend import GenParams, Usage
 from models.conversation import ImagePart
