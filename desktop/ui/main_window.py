@@ -51,7 +51,8 @@ MIN_WIDTH = 640
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, settings: Settings | None = None) -> None:
+    def __init__(self, settings: Settings | None = None, host: ModelHost | None = None) -> None:
+        """``host``: one already loading a model (a right-click's answer started before us)."""
         super().__init__()
         self.settings = settings or load_settings()
         self.setWindowTitle("Sightline")
@@ -63,7 +64,7 @@ class MainWindow(QMainWindow):
         self.model_pool.setMaxThreadCount(1)
         self.io_pool = QThreadPool(self)
         self.io_pool.setMaxThreadCount(2)
-        self.host = ModelHost()
+        self.host = host if host is not None else ModelHost()
         self.presets = load_presets()
         self.writes = HistoryWrites(self.model_pool)
         self.batch_views: list[BatchView] = []
