@@ -44,9 +44,9 @@ def _on_item(self, item):
     _popup_item(self, item)
 _popup.PopupWindow._on_item = _on_item
 _init = _popup.PopupWindow.__init__
-def _created(self, *args):
+def _created(self, *args, **kwargs):
     _report("popup-shown", "")
-    _init(self, *args)
+    _init(self, *args, **kwargs)
 _popup.PopupWindow.__init__ = _created
 
 _append = _widgets.MessageView.append

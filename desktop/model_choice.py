@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -103,7 +103,8 @@ def all_models(
     return installed_models(settings, on_problem) + remote_models(settings, on_problem)
 
 
-def _from_entry(entry: ModelEntry, note: str | None = None) -> ModelChoice:
+def choice_for(entry: ModelEntry, note: str | None = None) -> ModelChoice:
+    """What the model host needs to open the entry's backend."""
     return ModelChoice(
         label=entry.qualified_name,
         backend=entry.backend,
@@ -111,6 +112,20 @@ def _from_entry(entry: ModelEntry, note: str | None = None) -> ModelChoice:
         mmproj=Path(entry.mmproj) if entry.mmproj else None,
         note=note,
     )
+
+
+def preferred_index(entries: Sequence[ModelEntry], wanted: str | None) -> int:
+    """Which of the listed models the window starts with: ``wanted`` (the default), else the first.
+
+    ``wanted`` matches a qualified name first, then a bare one. The window's
+    picker and a right-click that starts before the window both ask this.
+    """
+    if wanted:
+        names = [e.qualified_name for e in entries], [e.name for e in entries]
+        for listed in names:
+            if wanted in listed:
+                return listed.index(wanted)
+    return 0
 
 
 _KINDS: dict[str, BackendKind] = {
@@ -158,7 +173,7 @@ def resolve_model(
     entries = [e for e in installed_models(settings) if e.installed]
     if wanted is None:
         if len(entries) == 1:
-            return _from_entry(entries[0])
+            return choice_for(entries[0])
         if not entries:
             raise ModelError(NO_MODEL_HELP)
         raise ModelError(
@@ -179,7 +194,7 @@ def resolve_model(
     note = None
     if not kind and (len(matches) > 1 or matches[0].backend != "embedded"):
         note = f"{bare!r} is {matches[0].qualified_name}"
-    return _from_entry(matches[0], note)
+    return choice_for(matches[0], note)
 
 
 def open_backend(

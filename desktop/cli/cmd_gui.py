@@ -6,12 +6,15 @@ rest of the CLI starts fast and works on a headless server.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from desktop.display import NO_DISPLAY, has_display
 from desktop.handover import try_handover
+
+if TYPE_CHECKING:
+    import argparse
 
 EXIT_NO_DISPLAY = 3
 
@@ -22,13 +25,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=lambda args: launch(args.files))
 
 
+def hand_over(files: list[str], popup: bool = False) -> bool:
+    """True when a running Sightline took the files, without loading Qt in this process."""
+    absolute = [str(Path(f).resolve()) for f in files]
+    return has_display() and try_handover("popup" if popup else "open", absolute)
+
+
 def launch(files: list[str], popup: bool = False) -> int:
     if not has_display():
         print(f"sightline: {NO_DISPLAY}", file=sys.stderr)
         return EXIT_NO_DISPLAY
-    absolute = [str(Path(f).resolve()) for f in files]
-    if try_handover("popup" if popup else "open", absolute):
-        return 0  # a running Sightline took them: no Qt loaded in this process
+    if hand_over(files, popup):
+        return 0
     from desktop.ui.app import run
 
     return run(files, popup=popup)

@@ -2,22 +2,24 @@
 
 Exit codes are a contract: 0 ok, 2 bad input, 3 model or backend unavailable,
 130 interrupted (partial answer saved), 1 a bug (traceback in the log file).
+
+A file manager's right-click runs ``describe --popup FILE...``; with the
+window running, handing it the files is all that process does. So that comes
+first, before the parser, the logging set-up or any command module is even
+imported: every module loaded before the hand-over delays the popup.
 """
 
 from __future__ import annotations
 
-import argparse
-import importlib
+import contextlib
 import io
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from desktop.cli.interrupts import EXIT_INTERRUPTED
-from desktop.logs import configure_logging
-from desktop.messages import describe_error
-from desktop.paths import app_paths
-from models.probe import remember_in
+if TYPE_CHECKING:
+    import argparse
 
 _COMMAND_MODULES = (
     "desktop.cli.cmd_describe",
@@ -33,6 +35,9 @@ _COMMAND_MODULES = (
 
 
 def build_parser() -> argparse.ArgumentParser:
+    import argparse
+    import importlib
+
     parser = argparse.ArgumentParser(
         prog="sightline",
         description="Talk about images, screenshots and PDFs with a vision model on your machine.",
@@ -91,26 +96,48 @@ def main(argv: Sequence[str] | None = None) -> int:
         if isinstance(stream, io.TextIOWrapper):
             stream.reconfigure(errors="replace")  # a stray undecodable name never ends a run
     try:
-        configure_logging()
-        remember_in(app_paths().cache_dir / "model-probes")
         popup = _popup_files(args_list)
-        if popup is not None or _wants_window(args_list):
-            from desktop.cli.cmd_gui import launch
+        if popup is not None:
+            from desktop.cli.cmd_gui import hand_over
 
-            return launch(popup, popup=True) if popup is not None else launch(args_list)
-        parser = build_parser()
-        args = parser.parse_args(args_list)
-        code: int = args.func(args)
-        return code
+            if hand_over(popup, popup=True):
+                return 0  # a running window took them: nothing else was loaded
+        return _run(args_list, popup)
     except KeyboardInterrupt:
+        from desktop.cli.interrupts import EXIT_INTERRUPTED
+
         print("\ninterrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         return 0
     except Exception as exc:
+        from desktop.logs import configure_logging
+        from desktop.messages import describe_error
+        from models.errors import SightlineError
+
+        with contextlib.suppress(SightlineError):  # e.g. SIGHTLINE_HOME is a file: said below
+            configure_logging()  # a bug in the hand-over, before it was set up, is logged too
         message = describe_error(exc)
         print(f"sightline: {message.text}", file=sys.stderr)
         return message.exit_code
+
+
+def _run(args_list: list[str], popup: list[str] | None) -> int:
+    """Everything but the right-click's hand-over: the window, or one command."""
+    from desktop.logs import configure_logging
+    from desktop.paths import app_paths
+    from models.probe import remember_in
+
+    configure_logging()
+    remember_in(app_paths().cache_dir / "model-probes")
+    if popup is not None or _wants_window(args_list):
+        from desktop.cli.cmd_gui import launch
+
+        return launch(popup, popup=True) if popup is not None else launch(args_list)
+    parser = build_parser()
+    args = parser.parse_args(args_list)
+    code: int = args.func(args)
+    return code
 
 
 if __name__ == "__main__":

@@ -69,16 +69,24 @@ def run(files: list[str], popup: bool = False) -> int:
     absolute = [str(Path(f).resolve()) for f in files]
     if single_instance.forward("popup" if popup else "open", absolute):
         return 0
+    from desktop.model_host import ModelHost
+    from desktop.popup_answer import start_early
+    from desktop.settings import load_settings
+
+    settings = load_settings()
+    host = ModelHost()
+    # A right-click started Sightline: its answer starts now, on its own thread, and the
+    # window is built meanwhile (the popup relays it). Only the first instance gets here.
+    first = start_early(Path(absolute[0]), settings, host) if popup and len(absolute) == 1 else None
+    early = [first] if first is not None else []
     # Only the first instance needs the window: a right-click on a running Sightline hands
     # its file over without loading the window's modules (the popup starts sooner).
-    from desktop.settings import load_settings
-    from desktop.ui import theme
+    from desktop.ui import theme, worker
     from desktop.ui.companions import start_tray
     from desktop.ui.main_window import MainWindow
 
-    settings = load_settings()
     theme.apply(app, settings.theme)
-    window = MainWindow(settings)
+    window = MainWindow(settings, host)
     start_tray(window)
     popups: list[QWidget] = []
 
@@ -87,10 +95,16 @@ def run(files: list[str], popup: bool = False) -> int:
         from desktop.ui.describe_each import describe_each
         from desktop.ui.popup import PopupWindow
 
+        started = early.pop() if early else None
+        if started is not None and [started.request.path] != [Path(p) for p in paths]:
+            # More files were gathered than the answer started for: it is not wanted, and it
+            # holds the model until it has stopped, so it stops on the model thread first.
+            worker.stream(window.model_pool, started.relay).stop()
+            started = None
         if len(paths) > 1:
             describe_each(window, paths)
             return
-        view: QWidget = PopupWindow(window, Path(paths[0]))
+        view: QWidget = PopupWindow(window, Path(paths[0]), started)
         popups.append(view)
         view.show()
         view.raise_()

@@ -24,13 +24,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.model_choice import ModelChoice
+from desktop.model_choice import ModelChoice, choice_for
 from desktop.paths import app_paths
 from desktop.settings import load_settings, save_settings
 from desktop.ui import worker
 from desktop.ui.disk_watch import DiskWatcher
 from desktop.ui.integration_panel import IntegrationPanel
-from desktop.ui.model_picker import choice_for
 from models.errors import SightlineError
 from models.llamacpp.kv_states import clear_folder, folder_size
 

@@ -18,8 +18,8 @@ from desktop.batch.inputs import BatchItem, collect
 from desktop.batch.runner import BatchRunner
 from desktop.cloud_policy import CloudOptIn, check_request
 from desktop.ingest import ingest_file
+from desktop.model_choice import choice_for
 from desktop.ui.batch_view import BatchView
-from desktop.ui.model_picker import choice_for
 from models.backend import GenParams
 from models.conversation import ImagePart
 

@@ -21,8 +21,8 @@ from desktop.grounding.conventions import Convention, Kind
 from desktop.grounding.mapping import Box, Point, to_original
 from desktop.grounding.parse import parse_answer
 from desktop.ingest.image import SourceGeometry
+from desktop.model_choice import choice_for
 from desktop.ui.box_overlay import BoxOverlay
-from desktop.ui.model_picker import choice_for
 from desktop.ui.turns import TurnDone
 from models.conversation import ImagePart
 

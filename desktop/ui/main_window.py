@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from desktop.history.store import HistoryStore, StoredMessage
 from desktop.messages import describe_error
+from desktop.model_choice import choice_for
 from desktop.model_host import ModelHost
 from desktop.presets import load_presets
 from desktop.settings import Settings, load_settings
@@ -37,7 +38,7 @@ from desktop.ui.conversation_list import ConversationList
 from desktop.ui.find_in_picture import FindInPicture
 from desktop.ui.history_writes import HistoryWrites
 from desktop.ui.image_viewer import ImageViewer, original_pixmap
-from desktop.ui.model_picker import ModelPicker, choice_for
+from desktop.ui.model_picker import ModelPicker
 from desktop.ui.thread_view import ThreadView
 from desktop.ui.turns import CONTINUE_PROMPT, TurnController, TurnDone
 from desktop.ui.welcome import WelcomePanel
@@ -51,7 +52,8 @@ MIN_WIDTH = 640
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, settings: Settings | None = None) -> None:
+    def __init__(self, settings: Settings | None = None, host: ModelHost | None = None) -> None:
+        """``host``: one already loading a model (a right-click's answer started before us)."""
         super().__init__()
         self.settings = settings or load_settings()
         self.setWindowTitle("Sightline")
@@ -63,7 +65,7 @@ class MainWindow(QMainWindow):
         self.model_pool.setMaxThreadCount(1)
         self.io_pool = QThreadPool(self)
         self.io_pool.setMaxThreadCount(2)
-        self.host = ModelHost()
+        self.host = host if host is not None else ModelHost()
         self.presets = load_presets()
         self.writes = HistoryWrites(self.model_pool)
         self.batch_views: list[BatchView] = []

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 
 from desktop.cloud_policy import is_cloud
 from desktop.messages import describe_error
-from desktop.model_choice import ModelChoice, installed_models, remote_models
+from desktop.model_choice import installed_models, preferred_index, remote_models
 from desktop.paths import app_paths
 from desktop.settings import Settings, save_settings
 from desktop.ui import worker
@@ -33,16 +33,6 @@ from desktop.ui.import_dialog import ask_model_files
 from models.entry import ModelEntry
 
 _log = logging.getLogger(__name__)
-
-
-def choice_for(entry: ModelEntry) -> ModelChoice:
-    """What the model host needs to open the entry's backend."""
-    return ModelChoice(
-        label=entry.qualified_name,
-        backend=entry.backend,
-        path=Path(entry.path) if entry.path else None,
-        mmproj=Path(entry.mmproj) if entry.mmproj else None,
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,10 +130,7 @@ class ModelPicker(QWidget):
             if entry.qualified_name == self.settings.default_model:
                 badge += "  ★"
             self.combo.addItem(entry.qualified_name + badge, entry.qualified_name)
-        index = self.combo.findData(wanted) if wanted else -1
-        if index < 0 and wanted:
-            index = next((i for i, e in enumerate(self.models) if e.name == wanted), -1)
-        self.combo.setCurrentIndex(max(index, 0))
+        self.combo.setCurrentIndex(preferred_index(self.models, wanted))
         self.combo.blockSignals(False)
 
     def current_label(self) -> str | None:

@@ -1,7 +1,9 @@
 """Right-click "Describe with Sightline": a small window that streams a description.
 
 It runs on the main window's model host and pools, so when Sightline is
-already open the model is warm and the answer starts at once.
+already open the model is warm and the answer starts at once. When the
+right-click started Sightline, the answer was started before the window
+(``desktop.popup_answer.EarlyAnswer``) and the popup relays it.
 """
 
 from __future__ import annotations
@@ -21,31 +23,32 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.cloud_policy import CloudOptIn, is_cloud
-from desktop.ingest import ingest_file
 from desktop.messages import describe_error
-from desktop.session import ChatSession
+from desktop.popup_answer import PRESET, EarlyAnswer, PopupRequest, pick, popup_opt_in
 from desktop.ui import worker
 from desktop.ui.history_writes import record_turn
-from desktop.ui.model_picker import choice_for
 from desktop.ui.widgets import MarkdownView, pixmap_from_part
-from models.backend import GenParams, Progress, Usage
+from models.backend import Progress, Usage
 from models.conversation import ImagePart
 from models.entry import ModelEntry
 
 if TYPE_CHECKING:
     from desktop.ui.main_window import MainWindow
 
-PRESET = "alt-text"
-
 
 class PopupWindow(QWidget):
-    def __init__(self, window: MainWindow, path: Path) -> None:
+    def __init__(self, window: MainWindow, path: Path, early: EarlyAnswer | None = None) -> None:
         super().__init__()
         self.main = window
         self.path = path
         self.answer = ""
         self.model_label = ""
+        self.job: worker.StreamJob | None = None
+        self.entry: ModelEntry | None = None
+        self.images: list[ImagePart] = []
+        self.usage = Usage()
+        self.status = QLabel("Reading the image…")
+        self._start(early)  # the answer first: the widgets are built while the model reads
         self.setWindowTitle(f"Sightline — {path.name}")
         self.resize(520, 420)
         layout = QVBoxLayout(self)
@@ -53,7 +56,6 @@ class PopupWindow(QWidget):
         layout.addWidget(self.thumb)
         self.text = MarkdownView()
         layout.addWidget(self.text, 1)
-        self.status = QLabel("Reading the image…")
         self.status.setWordWrap(True)
         layout.addWidget(self.status)
         row = QHBoxLayout()
@@ -68,50 +70,25 @@ class PopupWindow(QWidget):
         row.addWidget(open_chat)
         row.addStretch(1)
         layout.addLayout(row)
-        self.job: worker.StreamJob | None = None
-        self.entry: ModelEntry | None = None
-        self.images: list[ImagePart] = []
-        self.usage = Usage()
-        self._start()
 
-    def _pick(self, opt_in: CloudOptIn) -> ModelEntry | None:
-        """The window's model, unless it is a cloud one this popup may not use: then a local one.
-
-        With no local model that can see, the window's model is returned and
-        the request is refused (with the popup's own advice) before anything is sent.
-        """
-        entry = self.main.current_entry()
-        if entry is None or opt_in.allows(entry.backend):
-            return entry
-        local = (e for e in self.main.models if e.vision and not is_cloud(e.backend))
-        return next(local, entry)
-
-    def _start(self) -> None:
-        settings = self.main.settings
-        opt_in = CloudOptIn("popup", settings_allow_cloud=settings.allow_cloud)
-        entry = self._pick(opt_in)
+    def _request(self) -> PopupRequest | None:
+        main = self.main
+        entry = pick(main.current_entry(), main.models, popup_opt_in(main.settings))
         if entry is None:
+            return None
+        return PopupRequest(self.path, entry, main.settings, main.presets[PRESET])
+
+    def _start(self, early: EarlyAnswer | None) -> None:
+        request = early.request if early is not None else self._request()
+        if request is None:
             self.status.setText("No model yet — open Sightline to download or import one.")
             return
-        choice = choice_for(entry)
-        self.entry = entry
-        self.model_label = choice.label
-        preset = self.main.presets[PRESET]
-        max_side = choice.max_image_side(settings)
-        host, path = self.main.host, self.path
+        self.entry = request.entry
+        self.model_label = request.label
+        host = self.main.host
 
         def work(cancel: threading.Event) -> Iterator[object]:
-            images = list(
-                ingest_file(path, max_side=max_side, pages="1", cancel=cancel)
-                if path.suffix.lower() == ".pdf"
-                else ingest_file(path, max_side=max_side, cancel=cancel)
-            )
-            yield images
-            backend = host.backend(choice, settings, opt_in=opt_in)
-            session = ChatSession(backend, model_label=choice.label)
-            yield from session.ask(
-                preset.prompt, images, GenParams(max_tokens=preset.max_tokens), cancel
-            )
+            return early.relay(cancel) if early is not None else request.work(host, cancel)
 
         self.job = worker.stream(self.main.model_pool, work, self._on_item, self._on_failed)
 

@@ -19,13 +19,13 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 
 from desktop.cloud_policy import is_cloud
 from desktop.history.store import HistoryStore, StoredMessage
+from desktop.model_choice import choice_for
 from desktop.model_host import ModelHost
 from desktop.response_cache import CachingBackend, ResponseCache, cache_wanted
 from desktop.session import ChatSession, TurnResult
 from desktop.settings import Settings
 from desktop.ui import worker
 from desktop.ui.history_writes import HistoryWrites
-from desktop.ui.model_picker import choice_for
 from models.backend import Backend, Event, GenParams, Progress, Usage
 from models.conversation import ImagePart, Message
 from models.entry import ModelEntry

@@ -102,16 +102,18 @@ def test_a_dead_first_instance_leaves_nothing_in_the_way(
     assert json.loads((tmp_path / "got-2.json").read_text()) == [["open", ["/photos/c.jpg"]]]
 
 
-# The right-click path as a file manager runs it, reporting whether it had to load Qt.
+# The right-click path as a file manager runs it, reporting what it had to load: Qt, the
+# command-line parser, the logging set-up, or the commands' modules.
 _RIGHT_CLICK = """
 import sys
 from desktop.cli.main import main
 code = main(["describe", "--popup", *sys.argv[1:]])
-print(code, "PySide6" in sys.modules)
+heavy = ("PySide6", "argparse", "desktop.logs", "desktop.messages", "desktop.cli.cmd_describe")
+print(code, *[name for name in heavy if name in sys.modules])
 """
 
 
-def test_the_right_click_hands_its_files_over_without_loading_qt(
+def test_the_right_click_hands_its_files_over_loading_nothing_else(
     cli_env: dict[str, str], tmp_path: Path
 ) -> None:
     env = dict(cli_env, QT_QPA_PLATFORM="offscreen")
@@ -126,7 +128,29 @@ def test_the_right_click_hands_its_files_over_without_loading_qt(
         click = _python(_RIGHT_CLICK, photo, env=env)
         out, err = click.communicate(timeout=60)
         assert click.returncode == 0, err
-        assert out.split() == ["0", "False"], "handed over, and Qt never loaded"
+        assert out.split() == ["0"], "handed over, and nothing but the hand-over was loaded"
         assert json.loads(received.read_text()) == [["popup", [str(photo)]]]
     finally:
         first.wait(timeout=60)
+
+
+def test_a_failure_before_the_hand_over_is_one_line_with_the_traceback_in_the_log(
+    cli_env: dict[str, str], sightline_home: Path, tmp_path: Path
+) -> None:
+    loop = tmp_path / "loop.jpg"
+    loop.symlink_to(loop)  # resolving it fails before anything else is loaded
+    env = dict(cli_env, QT_QPA_PLATFORM="offscreen")
+    r = subprocess.run(
+        [sys.executable, "-m", "desktop.cli", "describe", "--popup", str(loop)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    log = sightline_home / "logs" / "sightline.log"
+    assert r.returncode == 1
+    assert r.stderr.strip().splitlines() == [
+        f"sightline: something went wrong inside Sightline (RuntimeError); details are in {log}"
+    ]
+    assert "Traceback" in log.read_text()
