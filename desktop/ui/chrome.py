@@ -15,7 +15,6 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QApplication, QInputDialog, QMessageBox, QToolBar, QWidget
 
 from desktop.paths import app_paths
-from desktop.ui import describe_each
 from desktop.ui.icons import icon
 
 MainWindow = Any
@@ -61,7 +60,7 @@ def build(w: MainWindow) -> dict[str, QAction]:
     a = {
         "new": _action(w, "&New chat", w.new_chat, "Ctrl+N", "new-chat"),
         "attach": _action(w, "&Attach…", w.attachments.ask_files, "Ctrl+O", "attach"),
-        "describe_each": _action(w, "&Describe each file…", lambda: describe_each.ask_files(w)),
+        "describe_each": _action(w, "&Describe each file…", lambda: _describe_each(w)),
         "export": _action(w, "&Export conversation…", lambda: _export(w)),
         "settings": _action(w, "&Settings…", lambda: open_settings(w), "Ctrl+,", "settings"),
         "quit": _action(w, "&Quit", w.close, "Ctrl+Q"),
@@ -208,3 +207,10 @@ class WindowState:
         self.store.setValue("geometry", w.saveGeometry())
         self.store.setValue("splitter", w.splitter.saveState())
         self.store.sync()
+
+
+def _describe_each(w: MainWindow) -> None:
+    """Loaded on first use: the batch machinery is no part of the window's start."""
+    from desktop.ui import describe_each
+
+    describe_each.ask_files(w)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QThreadPool
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QPixmap
@@ -32,7 +32,6 @@ from desktop.presets import load_presets
 from desktop.settings import Settings, load_settings
 from desktop.ui import chrome, companions
 from desktop.ui.attachments import Attachments
-from desktop.ui.batch_view import BatchView
 from desktop.ui.chat_panel import ChatPanel
 from desktop.ui.conversation_list import ConversationList
 from desktop.ui.find_in_picture import FindInPicture
@@ -47,6 +46,9 @@ from models.backend import GenParams, Usage
 from models.conversation import ImagePart
 from models.entry import ModelEntry
 from models.stream_relay import vision_refusal
+
+if TYPE_CHECKING:  # the batch view loads with its first use, not with the window
+    from desktop.ui.batch_view import BatchView
 
 MIN_WIDTH = 640
 
