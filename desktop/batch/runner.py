@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from desktop.batch.inputs import BatchItem
 from desktop.cloud_policy import is_cloud
 from desktop.ingest.video import with_frame_labels
+from desktop.messages import answer_ending
 from models.backend import Backend, GenParams, Usage
 from models.cloud.retry import RetryPolicy
 from models.conversation import ImagePart, Message, TextPart
@@ -313,7 +314,7 @@ class BatchRunner:
                 # (llama_cpp.server does so by default): too much in flight, not a failure.
                 # A cloud answer that broke off was paid for, and stays a failure.
                 raise ServerBusyError(f"{result.usage.error}, with others in flight")
-            result.error = f"{item.name}: the answer stopped early ({result.usage.error})"
+            result.error = f"{item.name}: the answer {answer_ending('error', result.usage.error)}"
         return result
 
 

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.history.store import HistoryStore, StoredMessage
-from desktop.messages import describe_error
+from desktop.messages import answer_ending, describe_error
 from desktop.model_choice import choice_for
 from desktop.model_host import ModelHost
 from desktop.presets import load_presets
@@ -334,7 +334,7 @@ class MainWindow(QMainWindow):
         if usage.from_cache:
             self.banner.show_message("Answered from the cache.", "notice")
         if usage.finish_reason == "error" and usage.error:
-            self.banner.show_message(f"The answer stopped early: {usage.error}")
+            self.banner.show_message(f"The answer {answer_ending('error', usage.error)}")
 
     def _turn_finished(self, _done: TurnDone) -> None:
         self.statusBar().clearMessage()
