@@ -228,7 +228,8 @@ INSTDIR_EXE = rf"$INSTDIR\{NAME}.exe"
 
 def nsis_integration(out: Path) -> Path:
     """The Explorer verbs and Send To shortcut as NSIS commands, from the same plan that
-    ``sightline integrate install`` applies (so installer and CLI write identical keys)."""
+    ``sightline integrate install`` applies: the installer runs that command, and writes
+    these identical keys itself only when the installed program fails to run."""
     plan = windows.build((INSTDIR_EXE,))
     install, uninstall = ["!macro SightlineIntegrate"], ["!macro SightlineUnintegrate"]
     for item in plan.items:

@@ -104,9 +104,34 @@ def test_a_missing_packager_is_named_with_its_package(
     assert "nsis" in result.stderr
 
 
+# A stand-in for the frozen ``sightline-cli.exe``: a real Windows program (built with
+# makensis itself) that notes how it was started and fails the way a program that cannot
+# run does, so the installer must both call it and fall back to writing the verbs itself.
+STAND_IN_CLI = r"""
+Unicode true
+Target amd64-unicode
+OutFile "${OUT}"
+SilentInstall silent
+RequestExecutionLevel user
+Section
+  FileOpen $0 "$LOCALAPPDATA\stand-in-calls.txt" a
+  FileSeek $0 0 END
+  FileWrite $0 "$CMDLINE$\r$\n"
+  FileClose $0
+  SetErrorLevel 3
+SectionEnd
+"""
+
+
 @pytest.fixture
 def nsis_installer(stand_in_bundle: Path, tmp_path: Path) -> Path:
     _need("makensis", "nsis")
+    script = tmp_path / "stand-in-cli.nsi"
+    script.write_text(STAND_IN_CLI)
+    cli = stand_in_bundle / "sightline-cli.exe"
+    subprocess.run(
+        ["makensis", "-V1", f"-DOUT={cli}", str(script)], check=True, capture_output=True
+    )
     out = tmp_path / "nsis"
     _build("windows", "--out", out, "--bundle", stand_in_bundle)
     (setup,) = out.glob("Sightline-*-windows-x64-setup.exe")
@@ -145,6 +170,8 @@ def test_silent_install_writes_the_verb_and_uninstall_removes_it(
     query = _wine(prefix, "reg", "query", HKCU_DESCRIBE + r"\command").stdout
     assert 'Sightline\\Sightline.exe" describe --popup "%1"' in query
     assert "Player" in _wine(prefix, "reg", "query", HKCU_DESCRIBE).stdout
+    calls = user / "AppData/Local/stand-in-calls.txt"
+    assert calls.read_text().splitlines()[0].endswith('sightline-cli.exe" integrate install')
     data = user / "AppData/Local/sightline"
     data.mkdir(parents=True)
     (data / "config.toml").write_text("theme = 'dark'\n")
@@ -153,6 +180,7 @@ def test_silent_install_writes_the_verb_and_uninstall_removes_it(
     wait = ["wineserver", "-w"]  # the uninstaller finishes in a copy of itself
     subprocess.run(wait, env=dict(os.environ, WINEPREFIX=str(prefix)), timeout=120, check=True)
     assert _wine(prefix, "reg", "query", HKCU_DESCRIBE, check=False).returncode != 0
+    assert calls.read_text().splitlines()[1].endswith('sightline-cli.exe" integrate uninstall')
     assert not installed.exists()
     assert not (user / "AppData/Roaming/Microsoft/Windows/SendTo/Sightline.lnk").exists()
     assert (data / "config.toml").exists()  # the user's data stays unless asked

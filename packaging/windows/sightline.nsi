@@ -5,7 +5,8 @@
 ;   PAYLOAD      the frozen one-folder app (PyInstaller's dist\Sightline)
 ;   OUTFILE      the installer to write
 ;   INTEGRATION  integration.nsh: the Explorer verbs and Send To shortcut, generated from
-;                the same plan `sightline integrate install` applies
+;                the same plan `sightline integrate install` applies (written here only
+;                when the installed program cannot apply it itself)
 ;   ICON         sightline.ico
 ; Silent use: Setup.exe /S ; Uninstall.exe /S [/REMOVEDATA] (data is kept unless asked).
 
@@ -38,7 +39,15 @@ Section "Sightline"
   File /r "${PAYLOAD}\*"
   WriteUninstaller "$INSTDIR\Uninstall.exe"
   CreateShortcut "$SMPROGRAMS\Sightline.lnk" "$INSTDIR\Sightline.exe" "" "$INSTDIR\Sightline.exe" 0
-  !insertmacro SightlineIntegrate
+  ; The program adds its own right-click verbs, so the installer, Settings and
+  ; `sightline integrate status` agree on what is there. Should it fail to run (a
+  ; damaged download, a blocked program), the same keys are written here instead.
+  nsExec::ExecToLog '"$INSTDIR\sightline-cli.exe" integrate install'
+  Pop $0
+  ${If} $0 != 0
+    DetailPrint "sightline-cli.exe integrate install failed ($0): adding the verbs directly"
+    !insertmacro SightlineIntegrate
+  ${EndIf}
   WriteRegStr HKCU "${UNINSTALL_KEY}" "DisplayName" "Sightline"
   WriteRegStr HKCU "${UNINSTALL_KEY}" "DisplayVersion" "${VERSION}"
   WriteRegStr HKCU "${UNINSTALL_KEY}" "Publisher" "Sightline"
@@ -54,6 +63,10 @@ SectionEnd
 
 Section "Uninstall"
   SetShellVarContext current
+  nsExec::ExecToLog '"$INSTDIR\sightline-cli.exe" integrate uninstall'
+  Pop $0
+  ; Whatever the program could not remove (it failed to run) goes here; keys it removed
+  ; are already gone, and deleting an absent key does nothing.
   !insertmacro SightlineUnintegrate
   Delete "$SMPROGRAMS\Sightline.lnk"
   DeleteRegKey HKCU "${UNINSTALL_KEY}"
