@@ -29,32 +29,50 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 # Harness code run inside the measured processes: it only reports when the first token
-# reaches the screen (popup or window), with the system-wide monotonic clock.
+# reaches the screen (popup or window), with the system-wide monotonic clock. It patches
+# the popup and the message view when the program itself imports them, so the measured
+# process loads its modules in its own order (a cold right-click imports Qt while its
+# answer already runs; importing Qt first here would take that overlap away).
 REPORT = r"""
-import json, sys, time
-from desktop.ui import popup as _popup, widgets as _widgets
+import importlib.machinery, json, sys, time
 
 def _report(kind, path):
     print(json.dumps({"kind": kind, "path": path, "t": time.monotonic()}), flush=True)
 
-_popup_item = _popup.PopupWindow._on_item
-def _on_item(self, item):
-    if isinstance(item, str) and not self.answer:
-        _report("popup", str(self.path))
-    _popup_item(self, item)
-_popup.PopupWindow._on_item = _on_item
-_init = _popup.PopupWindow.__init__
-def _created(self, *args, **kwargs):
-    _report("popup-shown", "")
-    _init(self, *args, **kwargs)
-_popup.PopupWindow.__init__ = _created
+def _patch_popup(module):
+    on_item, init = module.PopupWindow._on_item, module.PopupWindow.__init__
+    def _on_item(self, item):
+        if isinstance(item, str) and not self.answer:
+            _report("popup", str(self.path))
+        on_item(self, item)
+    def _created(self, *args, **kwargs):
+        _report("popup-shown", "")
+        init(self, *args, **kwargs)
+    module.PopupWindow._on_item, module.PopupWindow.__init__ = _on_item, _created
 
-_append = _widgets.MessageView.append
-def _first_append(self, text):
-    if not self.text:
-        _report("window", "")
-    _append(self, text)
-_widgets.MessageView.append = _first_append
+def _patch_widgets(module):
+    append = module.MessageView.append
+    def _first_append(self, text):
+        if not self.text:
+            _report("window", "")
+        append(self, text)
+    module.MessageView.append = _first_append
+
+_PATCHES = {"desktop.ui.popup": _patch_popup, "desktop.ui.widgets": _patch_widgets}
+
+class _AfterImport:
+    def find_spec(self, name, path, target=None):
+        if name not in _PATCHES:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        run = spec.loader.exec_module
+        def exec_module(module):
+            run(module)
+            _PATCHES[name](module)
+        spec.loader.exec_module = exec_module
+        return spec
+
+sys.meta_path.insert(0, _AfterImport())
 """
 
 # The warm run: the window (with its single-instance server) drives itself.
