@@ -7,6 +7,7 @@ imported when an embedded model is actually opened.
 
 from __future__ import annotations
 
+import importlib
 import os
 import socket
 from collections.abc import Callable, Sequence
@@ -195,6 +196,23 @@ def resolve_model(
     if not kind and (len(matches) > 1 or matches[0].backend != "embedded"):
         note = f"{bare!r} is {matches[0].qualified_name}"
     return choice_for(matches[0], note)
+
+
+def preload_backend(choice: ModelChoice) -> None:
+    """Import now what ``open_backend`` will import for ``choice``.
+
+    A cold right-click does this on its answer's thread before the window
+    imports Qt: the two imports would otherwise take turns on the interpreter,
+    and the answer's are the ones the first token waits for.
+    """
+    local = {
+        "embedded": "models.llamacpp.backend",
+        "ollama": "models.ollama_backend",
+        "openai-compat": "models.openai_compat_backend",
+    }
+    module = "desktop.cloud_models" if is_cloud(choice.backend) else local.get(choice.backend)
+    if module is not None:
+        importlib.import_module(module)
 
 
 def open_backend(

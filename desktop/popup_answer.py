@@ -2,9 +2,12 @@
 
 The popup asks this whether the window was running or not. With nothing
 running, the first instance starts the answer on a thread of its own
-(``EarlyAnswer``) as soon as it knows it is first — before the window's
-modules are imported or anything is built — so reading the image, loading
-the model and reading the prompt overlap Qt's start instead of following it.
+(``EarlyAnswer``) as soon as it knows it is first — before Qt or the window's
+modules are imported — so reading the image, loading the model and reading
+the prompt overlap Qt's start instead of following it. Qt waits for that
+thread's own imports: Python runs one thread's code at a time, and those
+imports are on the way to the first token, while loading the model and
+reading the image run in native code beside the window being built.
 The popup then relays what that thread says, on the window's model thread:
 while it does, nothing else there can touch the model (the host's one rule).
 """
@@ -18,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from desktop.cloud_policy import CloudOptIn, is_cloud
-from desktop.model_choice import choice_for, installed_models, preferred_index
+from desktop.model_choice import choice_for, installed_models, preferred_index, preload_backend
 from desktop.model_host import ModelHost
 from desktop.presets import Preset, load_presets
 from desktop.settings import Settings
@@ -27,6 +30,8 @@ from models.entry import ModelEntry
 PRESET = "alt-text"
 _POLL_S = 0.05
 """How often a relay waiting for the next item looks whether its popup was closed."""
+IMPORT_WAIT_S = 3.0
+"""The longest the window's start waits for the early answer's imports."""
 
 
 def popup_opt_in(settings: Settings) -> CloudOptIn:
@@ -60,6 +65,13 @@ class PopupRequest:
     def label(self) -> str:
         return self.entry.qualified_name
 
+    def preload(self) -> None:
+        """Import what ``work`` will, on the thread that calls it (see the module's note)."""
+        import desktop.ingest
+        import desktop.session  # noqa: F401
+
+        preload_backend(choice_for(self.entry))
+
     def work(self, host: ModelHost, cancel: threading.Event) -> Iterator[object]:
         """The images (one list), then the answer's pieces and its ``Usage``, as they come."""
         from desktop.ingest import ingest_file  # on the thread that reads: numpy, PIL
@@ -88,6 +100,7 @@ class EarlyAnswer:
 
     def __init__(self, request: PopupRequest, host: ModelHost) -> None:
         self.request = request
+        self.imported = threading.Event()
         self._cancel = threading.Event()
         self._items: queue.Queue[object] = queue.Queue()
         self._thread = threading.Thread(
@@ -97,12 +110,20 @@ class EarlyAnswer:
 
     def _run(self, host: ModelHost) -> None:
         try:
+            try:
+                self.request.preload()
+            finally:
+                self.imported.set()
             for item in self.request.work(host, self._cancel):
                 self._items.put(item)
         except BaseException as exc:  # the popup turns it into words, like its own failures
             self._items.put(_End(exc))
         else:
             self._items.put(_End())
+
+    def stop(self) -> None:
+        """Stop it within a token, whether or not anyone relays it."""
+        self._cancel.set()
 
     def relay(self, cancel: threading.Event) -> Iterator[object]:
         """Its items, in order, until it has ended; a set ``cancel`` stops it within a token.
@@ -112,7 +133,7 @@ class EarlyAnswer:
         """
         while True:
             if cancel.is_set():
-                self._cancel.set()
+                self.stop()
             try:
                 item = self._items.get(timeout=_POLL_S)
             except queue.Empty:
@@ -128,7 +149,9 @@ def start_early(path: Path, settings: Settings, host: ModelHost) -> EarlyAnswer 
     """Start describing ``path`` with the model the window will start with; None without one.
 
     The window lists installed models first (servers join when they answer),
-    so that is what it starts with, and what this picks from.
+    so that is what it starts with, and what this picks from. Returns once
+    the answer's thread has its modules (at most ``IMPORT_WAIT_S``), so that
+    Qt, imported next, does not slow them down.
     """
     models = installed_models(settings)
     current = models[preferred_index(models, settings.default_model)] if models else None
@@ -136,4 +159,6 @@ def start_early(path: Path, settings: Settings, host: ModelHost) -> EarlyAnswer 
     if entry is None:
         return None
     request = PopupRequest(path, entry, settings, load_presets()[PRESET])
-    return EarlyAnswer(request, host)
+    early = EarlyAnswer(request, host)
+    early.imported.wait(IMPORT_WAIT_S)
+    return early

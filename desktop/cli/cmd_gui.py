@@ -37,6 +37,16 @@ def launch(files: list[str], popup: bool = False) -> int:
         return EXIT_NO_DISPLAY
     if hand_over(files, popup):
         return 0
+    from desktop.model_host import ModelHost
+    from desktop.popup_answer import start_early
+    from desktop.settings import load_settings
+
+    settings, host = load_settings(), ModelHost()
+    # A right-click started Sightline: its answer starts now, on its own thread, before
+    # Qt is imported; the window is built meanwhile and its popup relays the answer.
+    early = (
+        start_early(Path(files[0]).resolve(), settings, host) if popup and len(files) == 1 else None
+    )
     from desktop.ui.app import run
 
-    return run(files, popup=popup)
+    return run(files, popup=popup, settings=settings, host=host, early=early)

@@ -5,12 +5,18 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtGui import QFileOpenEvent
 from PySide6.QtWidgets import QApplication, QWidget
 
 from desktop.ui import single_instance
+
+if TYPE_CHECKING:
+    from desktop.model_host import ModelHost
+    from desktop.popup_answer import EarlyAnswer
+    from desktop.settings import Settings
 
 
 class FileOpenFilter(QObject):
@@ -61,30 +67,35 @@ class PopupGatherer(QObject):
             self._show(batch)
 
 
-def run(files: list[str], popup: bool = False) -> int:
+def run(
+    files: list[str],
+    popup: bool = False,
+    *,
+    settings: Settings | None = None,
+    host: ModelHost | None = None,
+    early: EarlyAnswer | None = None,
+) -> int:
+    """The window, or a popup with the window behind it; ``early`` is a right-click's answer
+    already started on ``host`` (see ``desktop.popup_answer``)."""
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     app.setApplicationName("Sightline")
     app.setDesktopFileName("sightline")
     absolute = [str(Path(f).resolve()) for f in files]
     if single_instance.forward("popup" if popup else "open", absolute):
+        if early is not None:
+            early.stop()  # a window started meanwhile: it answers instead
         return 0
-    from desktop.model_host import ModelHost
-    from desktop.popup_answer import start_early
-    from desktop.settings import load_settings
-
-    settings = load_settings()
-    host = ModelHost()
-    # A right-click started Sightline: its answer starts now, on its own thread, and the
-    # window is built meanwhile (the popup relays it). Only the first instance gets here.
-    first = start_early(Path(absolute[0]), settings, host) if popup and len(absolute) == 1 else None
-    early = [first] if first is not None else []
     # Only the first instance needs the window: a right-click on a running Sightline hands
     # its file over without loading the window's modules (the popup starts sooner).
+    from desktop.model_host import ModelHost
+    from desktop.settings import load_settings
     from desktop.ui import theme, worker
     from desktop.ui.companions import start_tray
     from desktop.ui.main_window import MainWindow
 
+    settings = load_settings() if settings is None else settings
+    host = ModelHost() if host is None else host
     theme.apply(app, settings.theme)
     window = MainWindow(settings, host)
     start_tray(window)
@@ -95,7 +106,8 @@ def run(files: list[str], popup: bool = False) -> int:
         from desktop.ui.describe_each import describe_each
         from desktop.ui.popup import PopupWindow
 
-        started = early.pop() if early else None
+        nonlocal early
+        started, early = early, None  # the early answer is for the first popup only
         if started is not None and [started.request.path] != [Path(p) for p in paths]:
             # More files were gathered than the answer started for: it is not wanted, and it
             # holds the model until it has stopped, so it stops on the model thread first.

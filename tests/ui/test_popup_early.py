@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +16,7 @@ from desktop.settings import load_settings
 from desktop.ui.main_window import MainWindow
 from desktop.ui.popup import PopupWindow
 from tests import corpus
+from tests.conftest import REPO
 from tests.ui.test_window import install
 
 
@@ -40,3 +44,35 @@ def test_the_early_answer_reaches_the_popup_and_leaves_the_model_warm(
 def test_without_a_model_nothing_starts_early(sightline_home: Path, tmp_path: Path) -> None:
     photo = corpus.photo(tmp_path / "shot.jpg")
     assert start_early(photo, load_settings(), ModelHost()) is None
+
+
+# Run in a fresh interpreter, where nothing is imported yet: what a right-click's process has
+# loaded once start_early returns, and so before the window's start imports Qt.
+ORDER = """
+import json, sys
+from pathlib import Path
+from desktop.model_host import ModelHost
+from desktop.popup_answer import start_early
+from desktop.settings import load_settings
+early = start_early(Path(sys.argv[1]), load_settings(), ModelHost())
+loaded = {m: m in sys.modules for m in ("models.llamacpp.backend", "desktop.ingest", "PySide6")}
+early.stop()
+print(json.dumps({"imported": early.imported.is_set(), **loaded}))
+"""
+
+
+def test_the_answer_has_its_modules_before_qt_is_imported(
+    sightline_home: Path, vlm_a: Any, tmp_path: Path
+) -> None:
+    install(sightline_home, "tiny", vlm_a)
+    photo = corpus.photo(tmp_path / "shot.jpg")
+    run = subprocess.run(
+        [sys.executable, "-c", ORDER, str(photo)],
+        capture_output=True, text=True, timeout=120, check=True, cwd=REPO,
+    )  # fmt: skip
+    assert json.loads(run.stdout.splitlines()[-1]) == {
+        "imported": True,
+        "models.llamacpp.backend": True,
+        "desktop.ingest": True,
+        "PySide6": False,
+    }
