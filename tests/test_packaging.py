@@ -261,3 +261,55 @@ def test_frozen_integrate_points_at_the_frozen_program(
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["command"] == [str(program.resolve())]
+
+
+def _install_check(dist: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    check = [sys.executable, str(REPO / "packaging" / "install_check.py"), "linux", str(dist)]
+    return subprocess.run(check, env=env, capture_output=True, text=True, timeout=300, check=False)
+
+
+def test_install_check_installs_the_deb_checks_the_right_click_and_removes_it(
+    tmp_path: Path,
+) -> None:
+    """The release runners' install check, on a .deb whose program is this source tree."""
+    _need("dpkg-deb", "dpkg")
+    bundle = tmp_path / "Sightline"
+    (bundle / "_internal").mkdir(parents=True)
+    program = bundle / "Sightline"
+    program.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m desktop.cli "$@"\n')
+    program.chmod(0o755)
+    out = tmp_path / "dist"
+    _build("linux", "--out", out, "--bundle", bundle)
+    summary = tmp_path / "summary.md"
+    env = dict(os.environ, PYTHONPATH=str(REPO), GITHUB_STEP_SUMMARY=str(summary))
+    result = _install_check(out, env)
+    assert result.returncode == 0, result.stderr
+    header, rule, row = result.stdout.splitlines()
+    assert header.startswith("| OS | package |")
+    assert rule.startswith("|---|")
+    assert row.startswith("| linux | sightline_")
+    assert "| installed, current |" in row
+    assert row in summary.read_text()
+
+
+def test_install_check_names_what_is_missing(tmp_path: Path) -> None:
+    result = _install_check(tmp_path, dict(os.environ))
+    assert result.returncode == 1
+    assert "expected one sightline_*.deb" in result.stderr
+
+
+def test_the_release_workflow_builds_checks_and_installs_on_every_os() -> None:
+    import yaml
+
+    workflow = yaml.safe_load((REPO / ".github" / "workflows" / "release.yml").read_text())
+    build = workflow["jobs"]["build"]
+    runners = {
+        (m["os"], m["platform"], m["variant"]) for m in build["strategy"]["matrix"]["include"]
+    }
+    assert {r[0] for r in runners} == {"ubuntu-22.04", "windows-2022", "macos-14", "macos-15-intel"}
+    assert ("windows-2022", "windows", "vulkan") in runners
+    assert ("macos-14", "macos", "metal") in runners
+    assert all("-DGGML_NATIVE=OFF" in m["cmake"] for m in build["strategy"]["matrix"]["include"])
+    commands = "\n".join(step.get("run", "") for step in build["steps"])
+    order = ["pytest", "packaging/build.py", "packaging/smoke.py", "packaging/install_check.py"]
+    assert [commands.index(c) for c in order] == sorted(commands.index(c) for c in order)
