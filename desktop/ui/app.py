@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from desktop.model_host import ModelHost
     from desktop.popup_answer import EarlyAnswer
     from desktop.settings import Settings
+    from desktop.ui.main_window import MainWindow
 
 
 class FileOpenFilter(QObject):
@@ -67,6 +68,33 @@ class PopupGatherer(QObject):
             self._show(batch)
 
 
+class LaterWindow:
+    """The main window, built the first time something asks for it.
+
+    A cold right-click shows its popup first and asks for the window once the
+    answer is done: building it takes a few hundred milliseconds of processor
+    that reading the image, loading the model and encoding it would share.
+    The model thread exists from the start, since the popup's answer runs on it.
+    """
+
+    def __init__(self, settings: Settings, host: ModelHost, parent: QObject) -> None:
+        from desktop.ui.worker import model_thread
+
+        self.model_pool = model_thread(parent)
+        self._settings = settings
+        self._host = host
+        self._window: MainWindow | None = None
+
+    def window(self) -> MainWindow:
+        if self._window is None:
+            from desktop.ui.companions import start_tray
+            from desktop.ui.main_window import MainWindow
+
+            self._window = MainWindow(self._settings, self._host, self.model_pool)
+            start_tray(self._window)
+        return self._window
+
+
 def run(
     files: list[str],
     popup: bool = False,
@@ -91,19 +119,17 @@ def run(
     from desktop.model_host import ModelHost
     from desktop.settings import load_settings
     from desktop.ui import theme, worker
-    from desktop.ui.companions import start_tray
-    from desktop.ui.main_window import MainWindow
 
     settings = load_settings() if settings is None else settings
     host = ModelHost() if host is None else host
     theme.apply(app, settings.theme)
-    window = MainWindow(settings, host)
-    start_tray(window)
+    later = LaterWindow(settings, host, app)
+    if early is None:
+        later.window()  # nothing is answering yet: the window at once
     popups: list[QWidget] = []
 
     def show_popup(paths: list[str]) -> None:
         """One file: the popup. Several (a multi-selection): one batch view describing each."""
-        from desktop.ui.describe_each import describe_each
         from desktop.ui.popup import PopupWindow
 
         nonlocal early
@@ -111,12 +137,16 @@ def run(
         if started is not None and [started.request.path] != [Path(p) for p in paths]:
             # More files were gathered than the answer started for: it is not wanted, and it
             # holds the model until it has stopped, so it stops on the model thread first.
-            worker.stream(window.model_pool, started.relay).stop()
+            worker.stream(later.model_pool, started.relay).stop()
             started = None
         if len(paths) > 1:
-            describe_each(window, paths)
+            from desktop.ui.describe_each import describe_each  # the batch runner: not for one
+
+            describe_each(later.window(), paths)
             return
-        view: QWidget = PopupWindow(window, Path(paths[0]), started)
+        view = PopupWindow(later, Path(paths[0]), started)
+        if started is not None:
+            view.settled.connect(later.window)  # built once the answer is done
         popups.append(view)
         view.show()
         view.raise_()
@@ -127,6 +157,7 @@ def run(
         if action == "popup":
             gatherer.add(paths)
             return
+        window = later.window()
         window.show()
         window.raise_()
         window.activateWindow()

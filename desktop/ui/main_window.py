@@ -42,6 +42,7 @@ from desktop.ui.thread_view import ThreadView
 from desktop.ui.turns import CONTINUE_PROMPT, TurnController, TurnDone
 from desktop.ui.welcome import WelcomePanel
 from desktop.ui.widgets import part_pixmaps
+from desktop.ui.worker import model_thread
 from models.backend import GenParams, Usage
 from models.conversation import ImagePart
 from models.entry import ModelEntry
@@ -54,8 +55,14 @@ MIN_WIDTH = 640
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, settings: Settings | None = None, host: ModelHost | None = None) -> None:
-        """``host``: one already loading a model (a right-click's answer started before us)."""
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        host: ModelHost | None = None,
+        model_pool: QThreadPool | None = None,
+    ) -> None:
+        """``host``: one already loading a model (a right-click's answer started before us);
+        ``model_pool``: the one thread that touches it, when that answer is relayed on it."""
         super().__init__()
         self.settings = settings or load_settings()
         self.setWindowTitle("Sightline")
@@ -63,8 +70,7 @@ class MainWindow(QMainWindow):
         self.setMinimumSize(MIN_WIDTH, 480)
         self.closed = False
         self.store = HistoryStore.open()
-        self.model_pool = QThreadPool(self)
-        self.model_pool.setMaxThreadCount(1)
+        self.model_pool = model_pool if model_pool is not None else model_thread(self)
         self.io_pool = QThreadPool(self)
         self.io_pool.setMaxThreadCount(2)
         self.host = host if host is not None else ModelHost()
@@ -113,6 +119,10 @@ class MainWindow(QMainWindow):
         self.picker.refresh()
         self.sidebar.refresh()
         self.show_welcome_if_needed()
+
+    def window(self) -> MainWindow:
+        """Itself: a popup asks its ``WindowSource`` for the window, and this one is built."""
+        return self
 
     # -- the wiring, in one place ----------------------------------------------------
 

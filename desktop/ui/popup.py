@@ -3,16 +3,20 @@
 It runs on the main window's model host and pools, so when Sightline is
 already open the model is warm and the answer starts at once. When the
 right-click started Sightline, the answer was started before the window
-(``desktop.popup_answer.EarlyAnswer``) and the popup relays it.
+(``desktop.popup_answer.EarlyAnswer``) and the popup relays it; the window
+itself is built once that answer is done (``WindowSource``), so building it
+does not take the processor from the answer the user is waiting for.
 """
 
 from __future__ import annotations
 
+import functools
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
+from PySide6.QtCore import QThreadPool, Signal
 from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
@@ -36,10 +40,23 @@ if TYPE_CHECKING:
     from desktop.ui.main_window import MainWindow
 
 
+class WindowSource(Protocol):
+    """Where a popup's answer runs (the window's model thread) and the window that "Open in
+    chat" shows: the main window itself, or one built only when first needed."""
+
+    @property
+    def model_pool(self) -> QThreadPool: ...
+
+    def window(self) -> MainWindow: ...
+
+
 class PopupWindow(QWidget):
-    def __init__(self, window: MainWindow, path: Path, early: EarlyAnswer | None = None) -> None:
+    settled = Signal()
+    """Its answer ended: finished, failed or stopped."""
+
+    def __init__(self, source: WindowSource, path: Path, early: EarlyAnswer | None = None) -> None:
         super().__init__()
-        self.main = window
+        self.source = source
         self.path = path
         self.answer = ""
         self.model_label = ""
@@ -72,7 +89,7 @@ class PopupWindow(QWidget):
         layout.addLayout(row)
 
     def _request(self) -> PopupRequest | None:
-        main = self.main
+        main = self.source.window()
         entry = pick(main.current_entry(), main.models, popup_opt_in(main.settings))
         if entry is None:
             return None
@@ -85,12 +102,15 @@ class PopupWindow(QWidget):
             return
         self.entry = request.entry
         self.model_label = request.label
-        host = self.main.host
-
-        def work(cancel: threading.Event) -> Iterator[object]:
-            return early.relay(cancel) if early is not None else request.work(host, cancel)
-
-        self.job = worker.stream(self.main.model_pool, work, self._on_item, self._on_failed)
+        work: Callable[[threading.Event], Iterator[object]]
+        if early is not None:
+            work = early.relay
+        else:
+            host = self.source.window().host
+            work = functools.partial(request.work, host)
+        self.job = worker.stream(
+            self.source.model_pool, work, self._on_item, self._on_failed, self.settled.emit
+        )
 
     def _on_item(self, item: object) -> None:
         if isinstance(item, list):
@@ -122,17 +142,18 @@ class PopupWindow(QWidget):
 
     def open_in_chat(self) -> None:
         """A conversation holding the image and this answer, ready for a follow-up."""
-        self.main.show()
-        self.main.raise_()
-        self.main.activateWindow()
+        main = self.source.window()
+        main.show()
+        main.raise_()
+        main.activateWindow()
         entry = self.entry
         if entry is None or not self.answer.strip() or self.job is None or self.job.running:
-            self.main.attach_files([str(self.path)])
+            main.attach_files([str(self.path)])
         else:
-            self.main.writes.run(
+            main.writes.run(
                 lambda w: record_turn(
                     w,
-                    self.main.presets[PRESET].prompt,
+                    main.presets[PRESET].prompt,
                     self.images,
                     self.answer,
                     self.usage,
@@ -140,7 +161,7 @@ class PopupWindow(QWidget):
                     backend=entry.backend,
                     title=self.path.name,
                 ),
-                self.main.open_conversation,
+                main.open_conversation,
             )
         self.close()
 

@@ -67,6 +67,14 @@ class _Runner(QRunnable):
             self.job.finished.emit()
 
 
+def model_thread(parent: QObject) -> QThreadPool:
+    """The pool whose one thread runs all model work: only that thread touches the model
+    (the host's one rule), so a turn, a popup and a batch never load or run it at once."""
+    pool = QThreadPool(parent)
+    pool.setMaxThreadCount(1)
+    return pool
+
+
 def _connect(
     job: Job,
     on_failed: Callable[[BaseException], None] | None,

@@ -76,3 +76,46 @@ def test_the_answer_has_its_modules_before_qt_is_imported(
         "desktop.ingest": True,
         "PySide6": False,
     }
+
+
+# A cold right-click, whole, in its own process: what the screen holds while the answer runs.
+COLD = """
+import json, sys
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+from desktop.cli.cmd_gui import launch
+
+app = QApplication([])
+seen = []
+
+def look():
+    tops = QApplication.topLevelWidgets()
+    popup = next((w for w in tops if type(w).__name__ == "PopupWindow"), None)
+    if popup is not None:
+        answering = popup.job is not None and popup.job.running
+        window = any(type(w).__name__ == "MainWindow" for w in tops)
+        seen.append({"answering": answering, "window": window, "answer": bool(popup.answer)})
+        if not answering and window:
+            print(json.dumps(seen), flush=True)
+            app.quit()
+            return
+    QTimer.singleShot(5, look)
+
+QTimer.singleShot(0, look)
+sys.exit(launch([sys.argv[1]], popup=True))
+"""
+
+
+def test_a_cold_right_click_builds_the_window_after_its_answer(
+    sightline_home: Path, vlm_a: Any, tmp_path: Path
+) -> None:
+    install(sightline_home, "tiny", vlm_a)
+    photo = corpus.photo(tmp_path / "shot.jpg")
+    run = subprocess.run(
+        [sys.executable, "-c", COLD, str(photo)],
+        capture_output=True, text=True, timeout=180, check=True, cwd=REPO,
+    )  # fmt: skip
+    seen = json.loads(run.stdout.splitlines()[-1])
+    assert any(s["answering"] and s["answer"] for s in seen), "the popup streamed its answer"
+    assert not any(s["answering"] and s["window"] for s in seen), "no window while it answered"
+    assert seen[-1] == {"answering": False, "window": True, "answer": True}
