@@ -46,6 +46,18 @@ def test_without_a_model_nothing_starts_early(sightline_home: Path, tmp_path: Pa
     assert start_early(photo, load_settings(), ModelHost()) is None
 
 
+def _right_click_process(script: str, home: Path, vlm: Any, tmp_path: Path) -> Any:
+    """Run ``script`` on a photo in a fresh interpreter, with a model installed; the JSON
+    its last line prints."""
+    install(home, "tiny", vlm)
+    photo = corpus.photo(tmp_path / "shot.jpg")
+    run = subprocess.run(
+        [sys.executable, "-c", script, str(photo)],
+        capture_output=True, text=True, timeout=180, check=True, cwd=REPO,
+    )  # fmt: skip
+    return json.loads(run.stdout.splitlines()[-1])
+
+
 # Run in a fresh interpreter, where nothing is imported yet: what a right-click's process has
 # loaded once start_early returns, and so before the window's start imports Qt.
 ORDER = """
@@ -64,13 +76,7 @@ print(json.dumps({"imported": early.imported.is_set(), **loaded}))
 def test_the_answer_has_its_modules_before_qt_is_imported(
     sightline_home: Path, vlm_a: Any, tmp_path: Path
 ) -> None:
-    install(sightline_home, "tiny", vlm_a)
-    photo = corpus.photo(tmp_path / "shot.jpg")
-    run = subprocess.run(
-        [sys.executable, "-c", ORDER, str(photo)],
-        capture_output=True, text=True, timeout=120, check=True, cwd=REPO,
-    )  # fmt: skip
-    assert json.loads(run.stdout.splitlines()[-1]) == {
+    assert _right_click_process(ORDER, sightline_home, vlm_a, tmp_path) == {
         "imported": True,
         "models.llamacpp.backend": True,
         "desktop.ingest": True,
@@ -109,13 +115,7 @@ sys.exit(launch([sys.argv[1]], popup=True))
 def test_a_cold_right_click_builds_the_window_after_its_answer(
     sightline_home: Path, vlm_a: Any, tmp_path: Path
 ) -> None:
-    install(sightline_home, "tiny", vlm_a)
-    photo = corpus.photo(tmp_path / "shot.jpg")
-    run = subprocess.run(
-        [sys.executable, "-c", COLD, str(photo)],
-        capture_output=True, text=True, timeout=180, check=True, cwd=REPO,
-    )  # fmt: skip
-    seen = json.loads(run.stdout.splitlines()[-1])
+    seen = _right_click_process(COLD, sightline_home, vlm_a, tmp_path)
     assert any(s["answering"] and s["answer"] for s in seen), "the popup streamed its answer"
     assert not any(s["answering"] and s["window"] for s in seen), "no window while it answered"
     assert seen[-1] == {"answering": False, "window": True, "answer": True}
