@@ -446,6 +446,23 @@ def test_one_command_parses_and_helps_without_the_others_and_help_lists_all(
     assert "batch" in unknown.stderr
 
 
+def test_running_batch_does_not_load_the_other_commands(cli_env: dict[str, str]) -> None:
+    script = """
+import sys
+from desktop.cli.main import main
+try:
+    main(["batch", "--help"])
+except SystemExit:
+    pass
+print(sorted(m for m in sys.modules if m.startswith("desktop.cli.cmd_")))
+"""
+    r = subprocess.run(
+        [sys.executable, "-c", script], env=cli_env, capture_output=True, text=True, timeout=60,
+        check=False,
+    )  # fmt: skip
+    assert r.stdout.splitlines()[-1] == "['desktop.cli.cmd_batch']", r.stdout + r.stderr
+
+
 def test_describe_says_which_image_it_is_encoding_when_a_person_watches(
     cli_env: dict[str, str], vlm_a: Any, photo: Path, photo2: Path
 ) -> None:

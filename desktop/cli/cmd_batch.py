@@ -26,8 +26,8 @@ from desktop.batch.metadata import write_description
 from desktop.batch.results import ResultFile, check_fields
 from desktop.batch.runner import Aborted, BatchRunner, Concurrency, Finished, Started
 from desktop.batch.sidecars import sidecar_path, write_atomic
-from desktop.cli.cmd_describe import add_model_options
 from desktop.cli.interrupts import EXIT_INTERRUPTED, interrupt_cancels
+from desktop.cli.model_options import add_model_options
 from desktop.cloud_policy import CloudOptIn, check_request
 from desktop.ingest import ingest_file
 from desktop.model_choice import ModelChoice, open_backend, resolve_model
