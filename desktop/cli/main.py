@@ -118,18 +118,21 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(args_list: list[str], popup: list[str] | None) -> int:
     """Everything but the right-click's hand-over: the window, or one command."""
-    from desktop.logs import configure_logging
-    from desktop.paths import app_paths
-    from models.probe import remember_in
+    from desktop.cli.start_up import loading
 
-    configure_logging()
-    remember_in(app_paths().cache_dir / "model-probes")
-    if popup is not None or _wants_window(args_list):
+    with loading():
+        from desktop.logs import configure_logging
+        from desktop.paths import app_paths
+        from models.probe import remember_in
+
+        configure_logging()
+        remember_in(app_paths().cache_dir / "model-probes")
+        window = popup is not None or _wants_window(args_list)
+        args = None if window else build_parser(args_list[0]).parse_args(args_list)
+    if args is None:
         from desktop.cli.cmd_gui import launch
 
         return launch(popup, popup=True) if popup is not None else launch(args_list)
-    parser = build_parser(args_list[0])
-    args = parser.parse_args(args_list)
     code: int = args.func(args)
     return code
 
