@@ -12,18 +12,9 @@ from desktop.cloud_policy import cloud_refused
 from desktop.keys import get_key, missing_key_message
 from desktop.settings import Settings
 from models.backend import Backend
-from models.cloud.limits import PROVIDERS, Provider
+from models.cloud.limits import split_cloud_name
 from models.entry import ModelEntry
 from models.errors import ModelError
-
-
-def split_cloud_name(name: str) -> tuple[Provider, str] | None:
-    """``("openai", "gpt-4.1")`` for ``openai:gpt-4.1``; ``None`` for a local model's name."""
-    kind, sep, model = name.partition(":")
-    for provider in PROVIDERS:
-        if sep and kind == provider and model:
-            return provider, model
-    return None
 
 
 def open_cloud_backend(name: str, settings: Settings, *, allowed: bool, cli: bool) -> Backend:

@@ -19,6 +19,7 @@ from desktop.cloud_policy import CloudOptIn, check_request, is_cloud
 from desktop.paths import app_paths
 from desktop.settings import Settings
 from models.backend import Backend, BackendKind
+from models.cloud.limits import split_cloud_name
 from models.entry import ModelEntry
 from models.errors import ModelError
 from models.gguf_info import read_projector
@@ -163,8 +164,6 @@ def resolve_model(
     if mmproj:
         raise ModelError("--mmproj needs --model-path (the text model it belongs to)")
     wanted = name or settings.default_model
-    from desktop.cloud_models import split_cloud_name  # keyring loads only when names are parsed
-
     cloud = split_cloud_name(wanted) if wanted else None
     if cloud is not None:
         return ModelChoice(label=f"{cloud[0]}:{cloud[1]}", backend=cloud[0])

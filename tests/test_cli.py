@@ -6,6 +6,7 @@ import itertools
 import json
 import os
 import pty
+import re
 import select
 import signal
 import sqlite3
@@ -402,13 +403,64 @@ def test_a_command_name_wins_over_a_file_of_that_name(
     assert "caption" in r.stdout
 
 
-def test_every_registered_command_is_known_to_the_window_check() -> None:
+def _commands(parser: Any) -> set[str]:
     import argparse
 
-    from desktop.cli.main import _COMMANDS, build_parser
+    actions = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return set(actions[0].choices)
 
-    actions = [a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)]
-    assert set(actions[0].choices) == _COMMANDS
+
+def test_every_registered_command_is_known_to_the_window_check() -> None:
+    from desktop.cli.main import _COMMAND_MODULES, build_parser
+
+    assert _commands(build_parser()) == set(_COMMAND_MODULES)
+
+
+def test_each_command_is_registered_by_the_module_it_is_mapped_to() -> None:
+    from desktop.cli.main import _COMMAND_MODULES, build_parser
+
+    for command in _COMMAND_MODULES:
+        assert command in _commands(build_parser(command)), command
+    assert _commands(build_parser("batch")) == {"batch"}
+    assert _commands(build_parser("no-such-command")) == set(_COMMAND_MODULES)
+
+
+def test_one_command_parses_and_helps_without_the_others_and_help_lists_all(
+    cli_env: dict[str, str],
+) -> None:
+    from desktop.cli.main import _COMMAND_MODULES
+
+    r = sightline(cli_env, "batch", "--help")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("usage: sightline batch ")
+    assert "--jobs N" in r.stdout
+    listed = sightline(cli_env, "models", "list")
+    assert listed.returncode == 0, listed.stderr
+    for top in (sightline(cli_env, "--help"), sightline(cli_env, "-h", "batch")):
+        assert top.returncode == 0, top.stderr
+        listed_commands = set(re.findall(r"^    (\S+)", top.stdout, re.MULTILINE))
+        assert listed_commands >= set(_COMMAND_MODULES), top.stdout
+    unknown = sightline(cli_env, "no-such-command")
+    assert unknown.returncode == 2
+    assert "invalid choice: 'no-such-command'" in unknown.stderr
+    assert "batch" in unknown.stderr
+
+
+def test_running_batch_does_not_load_the_other_commands(cli_env: dict[str, str]) -> None:
+    script = """
+import sys
+from desktop.cli.main import main
+try:
+    main(["batch", "--help"])
+except SystemExit:
+    pass
+print(sorted(m for m in sys.modules if m.startswith("desktop.cli.cmd_")))
+"""
+    r = subprocess.run(
+        [sys.executable, "-c", script], env=cli_env, capture_output=True, text=True, timeout=60,
+        check=False,
+    )  # fmt: skip
+    assert r.stdout.splitlines()[-1] == "['desktop.cli.cmd_batch']", r.stdout + r.stderr
 
 
 def test_describe_says_which_image_it_is_encoding_when_a_person_watches(

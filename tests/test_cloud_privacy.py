@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import logging
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from desktop.cloud_models import open_cloud_backend, split_cloud_name
+from desktop.cloud_models import open_cloud_backend
 from desktop.cloud_policy import may_use_cloud
 from desktop.history.export import export_json, export_markdown
 from desktop.history.store import HistoryStore
@@ -19,6 +21,7 @@ from desktop.logs import configure_logging
 from desktop.messages import describe_error
 from desktop.settings import Settings
 from models.backend import GenParams, Usage
+from models.cloud.limits import split_cloud_name
 from models.errors import ModelError
 from tests.cli_runner import sightline
 from tests.cloud_helpers import files_containing
@@ -48,6 +51,21 @@ def test_cloud_names_are_provider_and_model() -> None:
     assert split_cloud_name("gemini:gemini-2.5-flash") == ("gemini", "gemini-2.5-flash")
     assert split_cloud_name("ollama:llava:7b") is None
     assert split_cloud_name("llava") is None
+
+
+def test_choosing_a_local_model_by_name_leaves_the_keychain_unloaded() -> None:
+    """Telling a cloud name from a local one is string work: no keyring for a batch on Ollama."""
+    script = (
+        "import sys\n"
+        "from desktop.model_choice import resolve_model\n"
+        "from desktop.settings import Settings\n"
+        "print(resolve_model(Settings(), 'ollama:llava:7b').label)\n"
+        "print(sorted(m for m in ('keyring', 'desktop.keys') if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.splitlines() == ["ollama:llava:7b", "[]"], done.stderr
 
 
 @pytest.mark.parametrize("provider", ["openai", "anthropic", "gemini"])

@@ -10,7 +10,6 @@ second one stops at once.
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import sys
 import threading
@@ -26,8 +25,9 @@ from desktop.batch.metadata import write_description
 from desktop.batch.results import ResultFile, check_fields
 from desktop.batch.runner import Aborted, BatchRunner, Concurrency, Finished, Started
 from desktop.batch.sidecars import sidecar_path, write_atomic
-from desktop.cli.cmd_describe import add_model_options
 from desktop.cli.interrupts import EXIT_INTERRUPTED, interrupt_cancels
+from desktop.cli.model_options import add_model_options
+from desktop.cli.start_up import loading
 from desktop.cloud_policy import CloudOptIn, check_request
 from desktop.ingest import ingest_file
 from desktop.model_choice import ModelChoice, open_backend, resolve_model
@@ -403,11 +403,8 @@ def run_batch(args: argparse.Namespace) -> int:
             opt_in = CloudOptIn(
                 "cli", cli_allow_cloud=args.allow_cloud, settings_allow_cloud=settings.allow_cloud
             )
-            backend = open_backend(choice, settings, opt_in)
-            # What is loaded by now (modules, the model's client) lives until the process
-            # ends: frozen, the collector stops walking it on each full collection and at
-            # exit, where that walk alone took 0.2 s of every run.
-            gc.freeze()
+            with loading():  # the model's SDK and client, there until the process ends
+                backend = open_backend(choice, settings, opt_in)
 
             def before_request() -> None:
                 check_request(choice.label, choice.backend, opt_in)

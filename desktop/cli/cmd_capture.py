@@ -14,8 +14,9 @@ import argparse
 import sys
 import time
 
-from desktop.cli.cmd_describe import DEFAULT_PRESET, add_model_options, ask_once, gen_params
+from desktop.cli.cmd_describe import DEFAULT_PRESET, ask_once, gen_params
 from desktop.cli.interrupts import EXIT_INTERRUPTED
+from desktop.cli.model_options import add_model_options
 from desktop.display import NO_DISPLAY, has_display
 from desktop.ingest import prepare_image_bytes
 from desktop.paths import app_paths

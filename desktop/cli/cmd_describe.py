@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from desktop.cli.interrupts import EXIT_INTERRUPTED, interrupt_cancels
+from desktop.cli.model_options import add_model_options
 from desktop.cli.numbers import MAX_TOKENS
 from desktop.cloud_policy import CloudOptIn
 from desktop.grounding import NO_BOX, GroundingRequest, convention_for
@@ -38,19 +39,6 @@ from models.errors import InputError, SightlineError, StorageError
 
 DEFAULT_PRESET = "detailed"
 GROUNDING_PRESETS = ("detect", "point")
-
-
-def add_model_options(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("model")
-    g.add_argument("--model", metavar="NAME", help="a model from `sightline models list`")
-    g.add_argument("--model-path", metavar="GGUF", help="a text model GGUF file")
-    g.add_argument("--mmproj", metavar="GGUF", help="its vision projector GGUF file")
-    g.add_argument(
-        "--allow-cloud",
-        action="store_true",
-        help="allow a cloud model (openai:, anthropic:, gemini:) for this command",
-    )
-    g.add_argument("--no-cache", action="store_true", help="never answer from the answer cache")
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:

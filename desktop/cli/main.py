@@ -21,20 +21,31 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import argparse
 
-_COMMAND_MODULES = (
-    "desktop.cli.cmd_describe",
-    "desktop.cli.cmd_history",
-    "desktop.cli.cmd_models",
-    "desktop.cli.cmd_gui",
-    "desktop.cli.cmd_keys",
-    "desktop.cli.cmd_cache",
-    "desktop.cli.cmd_capture",
-    "desktop.cli.cmd_integrate",
-    "desktop.cli.cmd_batch",
-)
+_COMMAND_MODULES = {
+    "describe": "desktop.cli.cmd_describe",
+    "ask": "desktop.cli.cmd_describe",
+    "chat": "desktop.cli.cmd_describe",
+    "presets": "desktop.cli.cmd_describe",
+    "history": "desktop.cli.cmd_history",
+    "models": "desktop.cli.cmd_models",
+    "open": "desktop.cli.cmd_gui",
+    "keys": "desktop.cli.cmd_keys",
+    "cache": "desktop.cli.cmd_cache",
+    "capture": "desktop.cli.cmd_capture",
+    "integrate": "desktop.cli.cmd_integrate",
+    "batch": "desktop.cli.cmd_batch",
+}
+"""Each command and the module whose ``register`` adds it (in the order help lists them)."""
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser for ``command`` alone, or for every command when none (or no known one) is named.
+
+    Each command module imports what its command runs on (the batch runner,
+    the history store, grounding…): importing all of them to run one took a
+    quarter of a second. Help without a command, and an unknown one, still
+    see every command.
+    """
     import argparse
     import importlib
 
@@ -43,27 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Talk about images, screenshots and PDFs with a vision model on your machine.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module_name in _COMMAND_MODULES:
+    one = _COMMAND_MODULES.get(command or "")
+    for module_name in [one] if one else dict.fromkeys(_COMMAND_MODULES.values()):
         importlib.import_module(module_name).register(sub)
     return parser
-
-
-_COMMANDS = frozenset(
-    {
-        "describe",
-        "ask",
-        "chat",
-        "presets",
-        "history",
-        "models",
-        "open",
-        "keys",
-        "cache",
-        "integrate",
-        "capture",
-        "batch",
-    }
-)
 
 
 def _wants_window(args: list[str]) -> bool:
@@ -73,7 +67,7 @@ def _wants_window(args: list[str]) -> bool:
     """
     if not args:
         return True
-    if args[0] in _COMMANDS:
+    if args[0] in _COMMAND_MODULES:
         return False
     return all(not a.startswith("-") and Path(a).exists() for a in args)
 
@@ -124,18 +118,21 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(args_list: list[str], popup: list[str] | None) -> int:
     """Everything but the right-click's hand-over: the window, or one command."""
-    from desktop.logs import configure_logging
-    from desktop.paths import app_paths
-    from models.probe import remember_in
+    from desktop.cli.start_up import loading
 
-    configure_logging()
-    remember_in(app_paths().cache_dir / "model-probes")
-    if popup is not None or _wants_window(args_list):
+    with loading():
+        from desktop.logs import configure_logging
+        from desktop.paths import app_paths
+        from models.probe import remember_in
+
+        configure_logging()
+        remember_in(app_paths().cache_dir / "model-probes")
+        window = popup is not None or _wants_window(args_list)
+        args = None if window else build_parser(args_list[0]).parse_args(args_list)
+    if args is None:
         from desktop.cli.cmd_gui import launch
 
         return launch(popup, popup=True) if popup is not None else launch(args_list)
-    parser = build_parser()
-    args = parser.parse_args(args_list)
     code: int = args.func(args)
     return code
 

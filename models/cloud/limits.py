@@ -16,6 +16,15 @@ PROVIDERS: tuple[Provider, ...] = ("openai", "anthropic", "gemini")
 TITLES: dict[Provider, str] = {"openai": "OpenAI", "anthropic": "Anthropic", "gemini": "Gemini"}
 
 
+def split_cloud_name(name: str) -> tuple[Provider, str] | None:
+    """``("openai", "gpt-4.1")`` for ``openai:gpt-4.1``; ``None`` for a local model's name."""
+    kind, sep, model = name.partition(":")
+    for provider in PROVIDERS:
+        if sep and kind == provider and model:
+            return provider, model
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class ProviderLimits:
     provider: Provider
