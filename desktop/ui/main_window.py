@@ -14,7 +14,7 @@ from dataclasses import fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QThreadPool
+from PySide6.QtCore import QThreadPool, QTimer
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QPixmap
 from PySide6.QtWidgets import (
     QLabel,
@@ -110,9 +110,12 @@ class MainWindow(QMainWindow):
         self.window_state = chrome.WindowState()
         self.window_state.restore(self)
 
-        self.picker.refresh()
+        self.picker.list_installed()
         self.sidebar.refresh()
         self.show_welcome_if_needed()
+        # Servers and the keychain are asked once the window is up: their libraries
+        # (the keyring's backends above all) would otherwise load while it is being built.
+        QTimer.singleShot(0, self._probe_models)
 
     # -- the wiring, in one place ----------------------------------------------------
 
@@ -184,6 +187,10 @@ class MainWindow(QMainWindow):
         self._show_model_status()
         if not self.picker.probing:
             self.welcome.probe_finished(len(self.models))
+
+    def _probe_models(self) -> None:
+        if not self.closed:
+            self.picker.probe()
 
     def _show_model_status(self) -> None:
         entry = self.current_entry()
