@@ -9,6 +9,7 @@ probes use the I/O pool.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import fields, replace
 from pathlib import Path
@@ -34,9 +35,7 @@ from desktop.ui import chrome, companions
 from desktop.ui.attachments import Attachments
 from desktop.ui.chat_panel import ChatPanel
 from desktop.ui.conversation_list import ConversationList
-from desktop.ui.find_in_picture import FindInPicture
 from desktop.ui.history_writes import HistoryWrites
-from desktop.ui.image_viewer import ImageViewer, original_pixmap
 from desktop.ui.model_picker import ModelPicker
 from desktop.ui.thread_view import ThreadView
 from desktop.ui.turns import CONTINUE_PROMPT, TurnController, TurnDone
@@ -47,8 +46,9 @@ from models.conversation import ImagePart
 from models.entry import ModelEntry
 from models.stream_relay import vision_refusal
 
-if TYPE_CHECKING:  # the batch view loads with its first use, not with the window
+if TYPE_CHECKING:  # these load with their first use, not with the window
     from desktop.ui.batch_view import BatchView
+    from desktop.ui.find_in_picture import FindInPicture
 
 MIN_WIDTH = 640
 
@@ -103,7 +103,6 @@ class MainWindow(QMainWindow):
         self.model_status = QLabel()
         self.model_status.setObjectName("modelStatus")
         self.statusBar().addPermanentWidget(self.model_status)
-        self.finder = FindInPicture(self)
         self.actions_ = chrome.build(self)
         self._wire()
         self.disk_watch = companions.attach(self)
@@ -359,7 +358,16 @@ class MainWindow(QMainWindow):
     def show_error(self, exc: BaseException) -> None:
         self.banner.show_message(describe_error(exc).text, "error")
 
+    @functools.cached_property
+    def finder(self) -> FindInPicture:
+        """Made on first use: the grounding code and its drawing are no part of the start."""
+        from desktop.ui.find_in_picture import FindInPicture
+
+        return FindInPicture(self)
+
     def view_image(self, pixmap: QPixmap, title: str) -> None:
+        from desktop.ui.image_viewer import ImageViewer, original_pixmap
+
         ImageViewer(original_pixmap(pixmap, title), Path(title).name or title, self).show()
 
     def _attachments_changed(self) -> None:
