@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib
 import os
-import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -90,6 +89,8 @@ def remote_models(
 
 def _listening(url: str, timeout: float = 0.3) -> bool:
     """Whether anything accepts connections at the URL's host and port."""
+    import socket  # only the server probes need it, on the I/O pool; not the window's start
+
     parsed = urlsplit(url if "://" in url else f"http://{url}")
     port = parsed.port or (443 if parsed.scheme == "https" else 80)
     try:

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 
 from desktop.cloud_policy import CLOUD_BACKENDS
 from desktop.history.store import HistoryStore
-from desktop.ingest.video import with_frame_labels
 from models.backend import Backend, Event, GenParams, Progress, Usage
 from models.conversation import ImagePart, Message, Part, TextPart
 
@@ -71,6 +70,10 @@ class ChatSession:
         result: TurnResult | None = None,
     ) -> Iterator[Event]:
         """Stream one turn. ``result`` (if given) holds the text and usage as they arrive."""
+        # Imported here: the ingest package (Pillow, the PDF renderer) is no part of the
+        # window's start; a turn runs on a worker thread, so the first one pays, off the GUI.
+        from desktop.ingest.video import with_frame_labels
+
         result = result if result is not None else TurnResult()
         parts: tuple[Part, ...] = (*with_frame_labels(images), TextPart(text))
         user = Message("user", parts)

@@ -7,7 +7,6 @@ pixels, so a backend can recognise an image it has seen before.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from typing import Literal
 
@@ -33,6 +32,8 @@ class ImagePart:
         """The one place an image's identity is computed: the same pixels, the same digest."""
         if len(rgb) != width * height * 3:
             raise ValueError(f"expected {width * height * 3} RGB bytes, got {len(rgb)}")
+        import hashlib  # here: loading OpenSSL is no part of a start that has no image yet
+
         digest = hashlib.sha256(f"{width}x{height}:".encode() + rgb).hexdigest()
         return cls(digest, width, height, rgb, label)
 

@@ -18,7 +18,6 @@ from typing import Any, BinaryIO
 
 from models import projectors
 from models.errors import ModelError
-from models.probe import probe
 
 GGUF_MAGIC = b"GGUF"
 _DEFAULT_ALIGNMENT = 32
@@ -361,6 +360,8 @@ def read_header(path: str | Path) -> GgufHeader:
 
 def read_text_model(path: str | Path) -> GgufHeader:
     """A text model's header, checked, and the file proven loadable (``models.probe``)."""
+    from models.probe import probe  # a child process: not loaded where headers are only listed
+
     header = _text_header(path)
     probe(header.path)
     return header
@@ -465,6 +466,8 @@ def _check_vision_hparams(metadata: dict[str, Any]) -> None:
 
 def validate_pair(text: str | Path, mmproj: str | Path) -> tuple[GgufHeader, GgufHeader]:
     """Check that a text model and a projector can work together, and load without crashing."""
+    from models.probe import probe
+
     text_header = _text_header(text)
     proj_header = read_projector(mmproj)
     check_pair(text_header, proj_header)

@@ -12,7 +12,6 @@ dies (kill -9 included), so "the lock is free" means "the writer is gone".
 from __future__ import annotations
 
 import os
-import secrets
 import sys
 from pathlib import Path
 from typing import IO
@@ -41,7 +40,7 @@ class WriterLock:
 
     def __init__(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
-        self.token = f"{os.getpid()}-{secrets.token_hex(6)}"
+        self.token = f"{os.getpid()}-{os.urandom(6).hex()}"
         self._path = folder / f"{self.token}.lock"
         self._file: IO[bytes] | None = self._path.open("wb")
         if not _try_lock(self._file):  # a fresh random name: nobody else can hold it

@@ -69,7 +69,9 @@ def build(w: MainWindow) -> dict[str, QAction]:
         "copy_answer": _action(w, "Copy the last answer", lambda: _copy_last(w)),
         "conversation": _action(w, "This &conversation…", lambda: _conversation(w)),
         "find": _action(w, "&Find conversations", w.sidebar.search.setFocus, "Ctrl+F"),
-        "find_in_picture": _action(w, "Find in &picture…", w.finder.ask, "Ctrl+Shift+F"),
+        "find_in_picture": _action(
+            w, "Find in &picture…", lambda: _find_in_picture(w), "Ctrl+Shift+F"
+        ),
         "sidebar": _action(w, "&Sidebar", lambda: toggle_sidebar(w), "Ctrl+B", "sidebar"),
         "latest": _action(w, "Jump to &latest", w.thread_view.jump_to_latest, "Ctrl+End"),
         "shortcuts": _action(w, "&Keyboard shortcuts", lambda: _shortcuts(w)),
@@ -214,3 +216,8 @@ def _describe_each(w: MainWindow) -> None:
     from desktop.ui import describe_each
 
     describe_each.ask_files(w)
+
+
+def _find_in_picture(w: MainWindow) -> None:
+    """Looked up when chosen: the window makes its finder on first use."""
+    w.finder.ask()

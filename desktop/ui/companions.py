@@ -29,11 +29,10 @@ from desktop.paths import app_paths
 from desktop.settings import load_settings, save_settings
 from desktop.ui import worker
 from desktop.ui.disk_watch import DiskWatcher
-from desktop.ui.integration_panel import IntegrationPanel
 from models.errors import SightlineError
-from models.llamacpp.kv_states import clear_folder, folder_size
 
 if TYPE_CHECKING:
+    from desktop.ui.integration_panel import IntegrationPanel
     from desktop.ui.tray import TrayController
 
 MainWindow = Any
@@ -57,7 +56,7 @@ class SavedStatesPanel(QWidget):
         layout.addWidget(self.size_label, 1)
         layout.addWidget(self.clear_button)
         self.job: worker.CallJob | None = None
-        self._run(lambda _cancel: folder_size(app_paths().states_dir))
+        self._run(lambda _cancel: _states_size())
 
     def _run(self, work: Callable[[threading.Event], int]) -> None:
         self.clear_button.setEnabled(False)
@@ -65,8 +64,10 @@ class SavedStatesPanel(QWidget):
 
     def clear(self) -> None:
         def work(_cancel: threading.Event) -> int:
+            from models.llamacpp.kv_states import clear_folder
+
             clear_folder(app_paths().states_dir)
-            return folder_size(app_paths().states_dir)
+            return _states_size()
 
         self._run(work)
 
@@ -76,6 +77,20 @@ class SavedStatesPanel(QWidget):
 
     def _failed(self, exc: BaseException) -> None:
         self.size_label.setText(f"Could not read the saved states ({exc})")
+
+
+def _states_size() -> int:
+    """Measured on the I/O pool, where the saved-states code loads (it is no part of the start)."""
+    from models.llamacpp.kv_states import folder_size
+
+    return folder_size(app_paths().states_dir)
+
+
+def _integration_panel(window: MainWindow) -> IntegrationPanel:
+    """Loaded when Settings opens: the file-manager installers are no part of the start."""
+    from desktop.ui.integration_panel import IntegrationPanel
+
+    return IntegrationPanel(pool=window.io_pool)
 
 
 class ShortcutPanel(QWidget):
@@ -120,7 +135,7 @@ def attach(window: MainWindow) -> DiskWatcher:
     watcher.settings_changed.connect(while_open(reload_settings))
     watcher.models_changed.connect(while_open(window.picker.refresh))
     watcher.history_changed.connect(while_open(window.sidebar.refresh))
-    window.settings_panels.append(lambda: ("File manager", IntegrationPanel(pool=window.io_pool)))
+    window.settings_panels.append(lambda: ("File manager", _integration_panel(window)))
     window.settings_panels.append(lambda: ("Saved conversations", SavedStatesPanel(window.io_pool)))
     return watcher
 

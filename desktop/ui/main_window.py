@@ -9,12 +9,13 @@ probes use the I/O pool.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QThreadPool
+from PySide6.QtCore import QThreadPool, QTimer
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QPixmap
 from PySide6.QtWidgets import (
     QLabel,
@@ -34,9 +35,7 @@ from desktop.ui import chrome, companions
 from desktop.ui.attachments import Attachments
 from desktop.ui.chat_panel import ChatPanel
 from desktop.ui.conversation_list import ConversationList
-from desktop.ui.find_in_picture import FindInPicture
 from desktop.ui.history_writes import HistoryWrites
-from desktop.ui.image_viewer import ImageViewer, original_pixmap
 from desktop.ui.model_picker import ModelPicker
 from desktop.ui.thread_view import ThreadView
 from desktop.ui.turns import CONTINUE_PROMPT, TurnController, TurnDone
@@ -48,8 +47,9 @@ from models.conversation import ImagePart
 from models.entry import ModelEntry
 from models.stream_relay import vision_refusal
 
-if TYPE_CHECKING:  # the batch view loads with its first use, not with the window
+if TYPE_CHECKING:  # these load with their first use, not with the window
     from desktop.ui.batch_view import BatchView
+    from desktop.ui.find_in_picture import FindInPicture
 
 MIN_WIDTH = 640
 
@@ -109,16 +109,18 @@ class MainWindow(QMainWindow):
         self.model_status = QLabel()
         self.model_status.setObjectName("modelStatus")
         self.statusBar().addPermanentWidget(self.model_status)
-        self.finder = FindInPicture(self)
         self.actions_ = chrome.build(self)
         self._wire()
         self.disk_watch = companions.attach(self)
         self.window_state = chrome.WindowState()
         self.window_state.restore(self)
 
-        self.picker.refresh()
+        self.picker.list_installed()
         self.sidebar.refresh()
         self.show_welcome_if_needed()
+        # Servers and the keychain are asked once the window is up: their libraries
+        # (the keyring's backends above all) would otherwise load while it is being built.
+        QTimer.singleShot(0, self._probe_models)
 
     def window(self) -> MainWindow:
         """Itself: a popup asks its ``WindowSource`` for the window, and this one is built."""
@@ -194,6 +196,10 @@ class MainWindow(QMainWindow):
         self._show_model_status()
         if not self.picker.probing:
             self.welcome.probe_finished(len(self.models))
+
+    def _probe_models(self) -> None:
+        if not self.closed:
+            self.picker.probe()
 
     def _show_model_status(self) -> None:
         entry = self.current_entry()
@@ -362,7 +368,16 @@ class MainWindow(QMainWindow):
     def show_error(self, exc: BaseException) -> None:
         self.banner.show_message(describe_error(exc).text, "error")
 
+    @functools.cached_property
+    def finder(self) -> FindInPicture:
+        """Made on first use: the grounding code and its drawing are no part of the start."""
+        from desktop.ui.find_in_picture import FindInPicture
+
+        return FindInPicture(self)
+
     def view_image(self, pixmap: QPixmap, title: str) -> None:
+        from desktop.ui.image_viewer import ImageViewer, original_pixmap
+
         ImageViewer(original_pixmap(pixmap, title), Path(title).name or title, self).show()
 
     def _attachments_changed(self) -> None:

@@ -90,9 +90,16 @@ class ModelPicker(QWidget):
 
     def refresh(self) -> None:
         """Local models at once; Ollama and OpenAI-compatible servers when they answer."""
+        self.list_installed()
+        self.probe()
+
+    def list_installed(self) -> None:
         self.models = installed_models(self.settings)
         self._fill()
         self.models_changed.emit()
+
+    def probe(self) -> None:
+        """Ask the servers, and the keychain for cloud keys, on the I/O pool."""
         settings = self.settings
 
         def work(_cancel: threading.Event) -> RemoteListing:

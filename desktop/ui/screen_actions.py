@@ -17,15 +17,12 @@ from PySide6.QtCore import QObject, QThreadPool, Signal
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication
 
-from desktop.ingest import prepare_image_bytes
 from desktop.messages import describe_error
 from desktop.model_choice import ModelChoice
 from desktop.model_host import ModelHost
 from desktop.presets import get_preset
-from desktop.session import ChatSession
 from desktop.settings import Settings
 from desktop.ui import worker
-from desktop.ui.capture_overlay import capture
 from desktop.ui.screen_grab import png_bytes
 from desktop.ui.tray import TrayController
 from models.backend import GenParams
@@ -61,6 +58,8 @@ class ScreenActions(QObject):
         self.failed.connect(lambda text: tray.notify("Sightline", text))
 
     def _grab(self) -> QImage | None:
+        from desktop.ui.capture_overlay import capture  # with the first capture, not the tray
+
         try:
             return capture(False, None, None)
         except Exception as exc:
@@ -96,6 +95,11 @@ class ScreenActions(QObject):
         parts: list[str] = []
 
         def work(cancel: threading.Event) -> Iterator[object]:
+            # On the pool: the ingest package (Pillow, PDFs) and the session load here, not
+            # with the tray at start.
+            from desktop.ingest import prepare_image_bytes
+            from desktop.session import ChatSession
+
             images = [prepare_image_bytes(png, "screen selection", choice.max_image_side(settings))]
             backend = host.backend(choice, settings)
             session = ChatSession(backend, model_label=choice.label)

@@ -13,6 +13,7 @@ import random
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QThreadPool, Signal
 from PySide6.QtWidgets import QMessageBox, QWidget
@@ -21,14 +22,16 @@ from desktop.cloud_policy import is_cloud
 from desktop.history.store import HistoryStore, StoredMessage
 from desktop.model_choice import choice_for
 from desktop.model_host import ModelHost
-from desktop.response_cache import CachingBackend, ResponseCache, cache_wanted
-from desktop.session import ChatSession, TurnResult
 from desktop.settings import Settings
 from desktop.ui import worker
 from desktop.ui.history_writes import HistoryWrites
 from models.backend import Backend, Event, GenParams, Progress, Usage
 from models.conversation import ImagePart, Message
 from models.entry import ModelEntry
+
+if TYPE_CHECKING:  # loaded with the first question, not with the window
+    from desktop.response_cache import CachingBackend, ResponseCache
+    from desktop.session import ChatSession
 
 REGENERATE_TEMPERATURE = 0.8
 """Regenerate samples anew: greedy decoding would only repeat the same words."""
@@ -175,6 +178,8 @@ class TurnController(QObject):
 
     def _cached(self, backend: Backend) -> Backend:
         """One caching wrapper per loaded model, so the conversation's session survives."""
+        from desktop.response_cache import CachingBackend, ResponseCache
+
         if self._caching is None or self._caching.inner is not backend:
             self._response_cache = self._response_cache or ResponseCache()
             self._caching = CachingBackend(backend, self._response_cache)
@@ -192,6 +197,9 @@ class TurnController(QObject):
         """Stream one turn; the caller has shown the question and checked consent."""
         if self.job is not None:
             return
+        from desktop.response_cache import cache_wanted
+        from desktop.session import ChatSession, TurnResult
+
         params = params or self.params()
         choice = choice_for(entry)
         cid = self.conversation_id

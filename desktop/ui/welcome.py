@@ -7,13 +7,14 @@ decides what follows.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from PySide6.QtCore import QThreadPool, Signal
+from PySide6.QtCore import QThreadPool, QTimer, Signal
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -71,6 +72,7 @@ class WelcomePanel(QFrame):
         self.entry: CatalogEntry | None = None
         self.waiting_for: str | None = None
         """The Ollama host being probed, until the probe answers."""
+        self.stopped = False
         layout = QVBoxLayout(self)
         layout.setContentsMargins(32, 24, 32, 24)
         layout.setSpacing(12)
@@ -132,7 +134,13 @@ class WelcomePanel(QFrame):
             self._describe(self.entry.size_bytes)
             return
         self._describe(None, "checking the download size…")
-        entry = self.entry
+        # Asked once the window is up: urllib's HTTP and TLS modules would otherwise load
+        # on the I/O pool, holding the interpreter lock, while the window is being built.
+        QTimer.singleShot(0, self, functools.partial(self._ask_size, self.entry))
+
+    def _ask_size(self, entry: CatalogEntry) -> None:
+        if self.stopped or entry is not self.entry:
+            return
         self.jobs.track(
             worker.call(
                 self.pool,
@@ -217,6 +225,7 @@ class WelcomePanel(QFrame):
             self.status.setText("Stopping… the part already downloaded is kept for next time.")
 
     def stop(self) -> None:
+        self.stopped = True
         self.jobs.stop_all()
 
     # -- importing and Ollama -----------------------------------------------------------

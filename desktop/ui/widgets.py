@@ -9,16 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import (
-    QFontDatabase,
-    QImage,
-    QKeyEvent,
-    QPalette,
-    QPixmap,
-    QTextCharFormat,
-    QTextCursor,
-    QTextFormat,
-)
+from PySide6.QtGui import QImage, QKeyEvent, QPalette, QPixmap
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -100,6 +91,10 @@ class MarkdownView(QTextBrowser):
         Qt's Markdown reader marks fenced blocks but draws them like prose;
         without the tint a code block is hard to tell from the answer's text.
         """
+        # Imported here: making these types costs PySide several ms, and the window's
+        # start shows no answer.
+        from PySide6.QtGui import QFontDatabase, QTextCharFormat, QTextCursor, QTextFormat
+
         self.setMarkdown(text)
         tint = self.palette().color(QPalette.ColorRole.AlternateBase)
         fixed = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
