@@ -156,6 +156,7 @@ class MessageView(QFrame):
         layout.addWidget(self.body)
         self.footer = QLabel()
         self.footer.setObjectName("footer")
+        self.footer.setWordWrap(True)  # model, speed, cache and why it stopped: often long
         self.footer.hide()
         layout.addWidget(self.footer)
         self.action_row = QHBoxLayout()

@@ -165,6 +165,8 @@ def test_5_the_length_limit_is_said_and_regenerate_samples_anew(
     answer = messages(window)[-1]
     assert "stopped at the length limit" in answer.footer.text()
     assert "Continue" in answer.actions_
+    # A long footer wraps inside the turn rather than being cut off at its edge.
+    assert answer.footer.heightForWidth(200) > answer.footer.heightForWidth(2000) > 0
     assert window.turns.params().max_tokens == window.settings.answer_tokens == 1024
     again = window.turns.params(regenerate=True)
     assert again.temperature > 0
