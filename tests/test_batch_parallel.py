@@ -164,8 +164,8 @@ def test_cloud_answers_that_break_off_with_others_in_flight_stay_failures_and_ar
         env, "batch", photos, "--model", "openai:gpt-4.1-mini", "--allow-cloud", "--jobs", "4",
         "--json",
     )  # fmt: skip
-    *rows, summary = (json.loads(line) for line in r.stdout.splitlines())
     assert r.returncode == 2, r.stderr
+    *rows, summary = (json.loads(line) for line in r.stdout.splitlines())
     assert summary["failed"] == 4
     assert summary["retries"] == 0, "not asked again"
     assert all("stopped early" in row["error"] for row in rows)
