@@ -7,6 +7,7 @@ user is told why instead of getting an answer about a picture it never saw.
 
 from __future__ import annotations
 
+import ssl
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from functools import partial
@@ -72,8 +73,22 @@ _FAILURES = (ConnectionError, httpx.HTTPError, ValueError)
 """What the SDK raises for a dead host, a stall (httpx) and a malformed body (JSON, pydantic)."""
 
 
+def tls_verify(host: str) -> ssl.SSLContext | bool:
+    """What the client checks certificates against: nothing to load for a plain-http host.
+
+    Building the usual context reads the whole certificate bundle (37 ms, at
+    every start of a batch or a probe) for a connection that never uses TLS.
+    The SDK follows redirects, so an http host could still point a request at
+    https: a context that trusts no authority refuses it, where switching
+    verification off would accept anyone. A host without a scheme is http to
+    the SDK too.
+    """
+    scheme = host.partition("://")[0].lower() if "://" in host else "http"
+    return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT) if scheme == "http" else True
+
+
 def _client(host: str, timeout: httpx.Timeout | None = None) -> ollama.Client:
-    return ollama.Client(host=host, timeout=timeout or _timeout())
+    return ollama.Client(host=host, timeout=timeout or _timeout(), verify=tls_verify(host))
 
 
 def _context_length(info: Any) -> int | None:

