@@ -50,13 +50,13 @@ class Settings:
     temperature: float | None = None
     """None: decode greedily, and sample anew (temperature 0.8) when regenerating."""
     pdf_page_budget_s: float = 20.0
+    """How long one PDF page may take to render before it is abandoned."""
     batch_jobs: int = 4
     """Requests a batch keeps in flight to a server or cloud model (the embedded model: one)."""
     ollama_connect_timeout_s: float = 5.0
     """How long to wait for an Ollama server to accept a connection."""
     ollama_stall_timeout_s: float = 60.0
     """How long an Ollama answer may go silent (before its first chunk, or between two)."""
-    """How long one PDF page may take to render before it is abandoned."""
     capture_shortcut: str = "Ctrl+Alt+S"
     """The global shortcut that opens the region capture; empty turns it off."""
     flash_attention: bool | None = None
@@ -67,6 +67,8 @@ class Settings:
 
     max_video_frames: int = 32
     """The most frames taken from one video (``--frames`` above it is refused)."""
+    file_manager_offered: bool = False
+    """A packaged Sightline asked once whether to add the right-click; it does not ask again."""
 
     def states_ram_bytes(self) -> int:
         if self.conversation_states_ram_mb is not None:

@@ -21,8 +21,13 @@ def current_platform() -> str:
     return "linux"
 
 
+def is_packaged() -> bool:
+    """A frozen build: what the installers and the .deb put on the machine, not a pip install."""
+    return bool(getattr(sys, "frozen", False))
+
+
 def current_command() -> tuple[str, ...]:
-    if getattr(sys, "frozen", False):
+    if is_packaged():
         program = Path(sys.executable).resolve()
         # Windows: the console program (sightline-cli.exe) may be the one running `integrate`,
         # but the right-click must start the windowed one beside it (no console flashing up).

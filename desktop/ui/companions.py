@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QThreadPool
+from PySide6.QtCore import QThreadPool, QTimer
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -137,7 +137,19 @@ def attach(window: MainWindow) -> DiskWatcher:
     watcher.history_changed.connect(while_open(window.sidebar.refresh))
     window.settings_panels.append(lambda: ("File manager", _integration_panel(window)))
     window.settings_panels.append(lambda: ("Saved conversations", SavedStatesPanel(window.io_pool)))
+    QTimer.singleShot(0, lambda: _offer_file_manager(window))
     return watcher
+
+
+def _offer_file_manager(window: MainWindow) -> None:
+    """Asked once the window is up: the integration's code is no part of the start."""
+    from desktop.integrate.launcher import is_packaged
+
+    if window.closed or window.settings.file_manager_offered or not is_packaged():
+        return
+    from desktop.ui.file_manager_offer import FileManagerOffer
+
+    FileManagerOffer(window)  # a child of the window, which keeps it
 
 
 def start_tray(window: MainWindow) -> TrayController:
