@@ -10,6 +10,7 @@ ask again once it has asked; Settings ▸ File manager adds or removes it later.
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Any
 
@@ -28,6 +29,8 @@ QUESTION = (
 )
 ADDED = "Added: right-click an image or PDF and choose “Describe with Sightline”."
 
+_log = logging.getLogger(__name__)
+
 
 def _nothing_there(_cancel: threading.Event) -> bool:
     return not any(state.installed for state in installer.status(plan_for()))
@@ -45,8 +48,12 @@ class FileManagerOffer(QObject):
         self.window_ = window
         self.checked = False
         self.job: worker.CallJob | None = worker.call(
-            self.window_.io_pool, _nothing_there, self._ask, self._failed, self._done_checking
+            self.window_.io_pool, _nothing_there, self._ask, self._unreadable, self._done_checking
         )
+
+    def _unreadable(self, exc: BaseException) -> None:
+        """Not the moment for an error nobody asked about: Settings ▸ File manager shows it."""
+        _log.warning("file-manager integration status unreadable: %s", exc)
 
     def _done_checking(self) -> None:
         self.checked = True

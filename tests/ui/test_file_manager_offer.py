@@ -23,14 +23,6 @@ from tests.ui.test_window import install
 
 
 @pytest.fixture
-def user_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("HOME", str(tmp_path))
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    return tmp_path
-
-
-@pytest.fixture
 def packaged(user_dirs: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Running as a frozen build, as the .deb, the DMG and the Windows installer do."""
     monkeypatch.setattr(sys, "frozen", True, raising=False)
@@ -102,3 +94,18 @@ def test_a_source_checkout_is_not_asked(
     qtbot: QtBot, user_dirs: Path, sightline_home: Path, vlm_a: Any
 ) -> None:
     _never_asked(qtbot)
+
+
+def test_a_file_manager_file_it_cannot_read_is_not_an_error_at_start(
+    qtbot: QtBot, packaged: Path, sightline_home: Path, vlm_a: Any
+) -> None:
+    """A damaged Thunar file is shown in Settings ▸ File manager, not thrown at a new user."""
+    uca = packaged / "config/Thunar/uca.xml"
+    uca.parent.mkdir(parents=True)
+    uca.write_text("<actions>")
+    w = _window(qtbot, sightline_home, vlm_a)
+    qtbot.waitUntil(lambda: w.findChild(FileManagerOffer) is not None, timeout=9000)
+    offer = w.findChild(FileManagerOffer)
+    qtbot.waitUntil(lambda: offer.checked, timeout=9000)
+    assert not w.banner.isVisible()
+    w.close()
