@@ -3,11 +3,13 @@
 The popup asks this whether the window was running or not. With nothing
 running, the first instance starts the answer on a thread of its own
 (``EarlyAnswer``) as soon as it knows it is first — before Qt or the window's
-modules are imported — so reading the image, loading the model and reading
-the prompt overlap Qt's start instead of following it. Qt waits for that
-thread's own imports: Python runs one thread's code at a time, and those
-imports are on the way to the first token, while loading the model and
-reading the image run in native code beside the window being built.
+modules are imported — so encoding the image and reading the prompt overlap
+Qt's start instead of following it. Qt waits for that thread's imports and for
+its model to open (a short while at most): Python runs one thread's code at a
+time, and both are mostly Python on the way to the first token, while
+encoding the image runs in native code beside the popup being built. (Opening
+a large model is mostly native too, which is why the wait is short: the popup
+still shows while it reads.)
 The popup then relays what that thread says, on the window's model thread:
 while it does, nothing else there can touch the model (the host's one rule).
 """
@@ -32,6 +34,8 @@ _POLL_S = 0.05
 """How often a relay waiting for the next item looks whether its popup was closed."""
 IMPORT_WAIT_S = 3.0
 """The longest the window's start waits for the early answer's imports."""
+LOAD_WAIT_S = 0.5
+"""The longest it then waits for the model to open, before showing the popup regardless."""
 
 
 def popup_opt_in(settings: Settings) -> CloudOptIn:
@@ -72,8 +76,11 @@ class PopupRequest:
 
         preload_backend(choice_for(self.entry))
 
-    def work(self, host: ModelHost, cancel: threading.Event) -> Iterator[object]:
-        """The images (one list), then the answer's pieces and its ``Usage``, as they come."""
+    def work(
+        self, host: ModelHost, cancel: threading.Event, opened: threading.Event | None = None
+    ) -> Iterator[object]:
+        """The images (one list), then the answer's pieces and its ``Usage``, as they come;
+        ``opened`` is set once the model is open."""
         from desktop.ingest import ingest_file  # on the thread that reads: numpy, PIL
         from desktop.session import ChatSession
         from models.backend import GenParams
@@ -85,6 +92,8 @@ class PopupRequest:
         yield images
         opt_in = popup_opt_in(self.settings)
         backend = host.backend(choice, self.settings, opt_in=opt_in)
+        if opened is not None:
+            opened.set()
         session = ChatSession(backend, model_label=choice.label)
         params = GenParams(max_tokens=self.preset.max_tokens)
         yield from session.ask(self.preset.prompt, images, params, cancel)
@@ -101,6 +110,8 @@ class EarlyAnswer:
     def __init__(self, request: PopupRequest, host: ModelHost) -> None:
         self.request = request
         self.imported = threading.Event()
+        self.opened = threading.Event()
+        """Set once its model is open, or once it has ended without."""
         self._cancel = threading.Event()
         self._items: queue.Queue[object] = queue.Queue()
         self._thread = threading.Thread(
@@ -114,12 +125,14 @@ class EarlyAnswer:
                 self.request.preload()
             finally:
                 self.imported.set()
-            for item in self.request.work(host, self._cancel):
+            for item in self.request.work(host, self._cancel, self.opened):
                 self._items.put(item)
         except BaseException as exc:  # the popup turns it into words, like its own failures
             self._items.put(_End(exc))
         else:
             self._items.put(_End())
+        finally:
+            self.opened.set()
 
     def stop(self) -> None:
         """Stop it within a token, whether or not anyone relays it."""
@@ -150,8 +163,9 @@ def start_early(path: Path, settings: Settings, host: ModelHost) -> EarlyAnswer 
 
     The window lists installed models first (servers join when they answer),
     so that is what it starts with, and what this picks from. Returns once
-    the answer's thread has its modules (at most ``IMPORT_WAIT_S``), so that
-    Qt, imported next, does not slow them down.
+    the answer's thread has its modules (at most ``IMPORT_WAIT_S``) and its
+    model is open (at most ``LOAD_WAIT_S`` more), so that Qt, imported next,
+    does not slow them down.
     """
     models = installed_models(settings)
     current = models[preferred_index(models, settings.default_model)] if models else None
@@ -161,4 +175,5 @@ def start_early(path: Path, settings: Settings, host: ModelHost) -> EarlyAnswer 
     request = PopupRequest(path, entry, settings, load_presets()[PRESET])
     early = EarlyAnswer(request, host)
     early.imported.wait(IMPORT_WAIT_S)
+    early.opened.wait(LOAD_WAIT_S)
     return early
