@@ -11,11 +11,10 @@ retries, becoming the first instance).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import socket
-import tempfile
+import zlib
 
 from desktop.paths import app_paths
 
@@ -23,16 +22,28 @@ TIMEOUT_S = 1.0
 
 
 def server_name() -> str:
-    """The local socket's name, per data folder (so a test's ``SIGHTLINE_HOME`` gets its own)."""
-    digest = hashlib.sha256(str(app_paths().data_dir).encode()).hexdigest()[:16]
-    return f"sightline-{digest}"
+    """The local socket's name, per data folder (so a test's ``SIGHTLINE_HOME`` gets its own).
+
+    A name, not a secret: a checksum keeps data folders apart as well as a
+    cryptographic hash would, without loading OpenSSL (``hashlib``) on every
+    right-click.
+    """
+    data_dir = os.fsencode(app_paths().data_dir)
+    return f"sightline-{zlib.crc32(data_dir):08x}"
+
+
+def socket_path() -> str:
+    """Where ``QLocalServer`` puts ``server_name()`` on Linux and macOS: Qt's temporary
+    folder, which is ``TMPDIR`` or else /tmp. (``tempfile.gettempdir`` also tries ``TEMP``
+    and ``TMP``: with one of those set, it named a socket Qt never listens on.)"""
+    return os.path.join(os.path.normpath(os.environ.get("TMPDIR") or "/tmp"), server_name())
 
 
 def try_handover(action: str, files: list[str]) -> bool:
     """True when a running instance took the request; False means: go the full way."""
     if os.name != "posix":  # QLocalServer is a named pipe on Windows
         return False
-    path = os.path.join(tempfile.gettempdir(), server_name())
+    path = socket_path()
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
             s.settimeout(TIMEOUT_S)
